@@ -1,0 +1,164 @@
+//! The minimal view of a DER certificate that the matcher needs.
+//!
+//! [`CertView::parse`] walks the outer structure of an X.509 certificate once and records
+//! where the issuer, subject, SubjectPublicKeyInfo and extensions are. It does not decode
+//! names, dates or keys: the DANE-EE path needs nothing but the SPKI bytes. Names are
+//! decoded from the recorded ranges only when a rule needs them ([`CertView::dns_names`]),
+//! validity periods only to explain a failure.
+
+use crate::der::{self, DerError, Reader};
+
+/// Object identifier `2.5.29.17` (subjectAltName), DER contents.
+const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+/// Object identifier `2.5.29.30` (nameConstraints), DER contents.
+const OID_NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
+/// Object identifier `2.5.4.3` (commonName), DER contents.
+const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+/// GeneralName `dNSName [2] IMPLICIT IA5String`.
+const GENERAL_NAME_DNS: u8 = 0x82;
+
+/// Borrowed ranges of one certificate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CertView<'a> {
+    /// The whole certificate (selector 0).
+    pub(crate) der: &'a [u8],
+    /// The SubjectPublicKeyInfo with its header (selector 1).
+    pub(crate) spki: &'a [u8],
+    /// The issuer Name, contents only (no outer SEQUENCE header).
+    pub(crate) issuer: &'a [u8],
+    /// The subject Name, contents only.
+    pub(crate) subject: &'a [u8],
+    /// The contents of the `[3]` extensions wrapper, if present.
+    extensions: Option<&'a [u8]>,
+}
+
+impl<'a> CertView<'a> {
+    /// Walks `der` as `Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+    /// signatureValue }`, with nothing after it.
+    pub(crate) fn parse(der: &'a [u8]) -> Result<Self, DerError> {
+        let cert = der::single(der, der::SEQUENCE)?;
+        let mut outer = Reader::new(cert.contents);
+        let tbs = outer.read(der::SEQUENCE)?;
+        outer.read(der::SEQUENCE)?; // signatureAlgorithm
+        outer.read(der::BIT_STRING)?; // signatureValue
+        outer.finish()?;
+
+        let mut tbs = Reader::new(tbs.contents);
+        tbs.read_optional(der::CONTEXT_0)?; // version
+        tbs.read(der::INTEGER)?; // serialNumber
+        tbs.read(der::SEQUENCE)?; // signature
+        let issuer = tbs.read(der::SEQUENCE)?;
+        tbs.read(der::SEQUENCE)?; // validity
+        let subject = tbs.read(der::SEQUENCE)?;
+        let spki = tbs.read(der::SEQUENCE)?;
+        der::spki_contents(spki.encoded)?;
+        let mut extensions = None;
+        while !tbs.is_empty() {
+            // issuerUniqueID [1], subjectUniqueID [2], extensions [3]
+            let tlv = tbs.read_any()?;
+            match tlv.tag {
+                0x81 | 0x82 | 0xa1 | 0xa2 => {}
+                der::CONTEXT_3 => extensions = Some(tlv.contents),
+                _ => return Err("unexpected field in TBSCertificate"),
+            }
+        }
+        Ok(Self {
+            der,
+            spki: spki.encoded,
+            issuer: issuer.contents,
+            subject: subject.contents,
+            extensions,
+        })
+    }
+
+    /// The names a reference identifier is compared with (RFC 6125 §6.4.4, RFC 7672 §3.2.3):
+    /// the dNSName subjectAltNames, or, only when there is none, the subject CNs.
+    pub(crate) fn dns_names(&self) -> Result<Vec<&'a [u8]>, DerError> {
+        let sans = self.dns_sans()?;
+        if !sans.is_empty() {
+            return Ok(sans);
+        }
+        self.common_names()
+    }
+
+    /// The extnValue contents of the extension `oid` (DER contents of the OID), if present.
+    fn extension(&self, oid: &[u8]) -> Result<Option<&'a [u8]>, DerError> {
+        let Some(exts) = self.extensions else {
+            return Ok(None);
+        };
+        let seq = der::single(exts, der::SEQUENCE)?;
+        let mut exts = Reader::new(seq.contents);
+        while !exts.is_empty() {
+            let ext = exts.read(der::SEQUENCE)?;
+            let mut ext = Reader::new(ext.contents);
+            let id = ext.read(der::OID)?;
+            ext.read_optional(der::BOOLEAN)?;
+            let value = ext.read(der::OCTET_STRING)?;
+            ext.finish()?;
+            if id.contents == oid {
+                return Ok(Some(value.contents));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The contents of the NameConstraints SEQUENCE, in the form rustls-webpki's
+    /// `TrustAnchor::name_constraints` takes.
+    pub(crate) fn name_constraints(&self) -> Result<Option<&'a [u8]>, DerError> {
+        match self.extension(OID_NAME_CONSTRAINTS)? {
+            Some(value) => Ok(Some(der::single(value, der::SEQUENCE)?.contents)),
+            None => Ok(None),
+        }
+    }
+
+    fn dns_sans(&self) -> Result<Vec<&'a [u8]>, DerError> {
+        let mut out = Vec::new();
+        let Some(value) = self.extension(OID_SUBJECT_ALT_NAME)? else {
+            return Ok(out);
+        };
+        let names = der::single(value, der::SEQUENCE)?;
+        let mut names = Reader::new(names.contents);
+        while !names.is_empty() {
+            let name = names.read_any()?;
+            if name.tag == GENERAL_NAME_DNS {
+                out.push(name.contents);
+            }
+        }
+        Ok(out)
+    }
+
+    fn common_names(&self) -> Result<Vec<&'a [u8]>, DerError> {
+        let mut out = Vec::new();
+        let mut rdns = Reader::new(self.subject);
+        while !rdns.is_empty() {
+            let set = rdns.read(der::SET)?;
+            let mut atvs = Reader::new(set.contents);
+            while !atvs.is_empty() {
+                let atv = atvs.read(der::SEQUENCE)?;
+                let mut atv = Reader::new(atv.contents);
+                let oid = atv.read(der::OID)?;
+                let value = atv.read_any()?;
+                atv.finish()?;
+                // UTF8String, PrintableString, T61String, IA5String: the host-name
+                // characters are the same octets in all four.
+                if oid.contents == OID_COMMON_NAME && matches!(value.tag, 0x0c | 0x13 | 0x14 | 0x16)
+                {
+                    out.push(value.contents);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `der` is valid at `now`, as `(expired, not_yet_valid)`. Uses a full parse; only
+/// called to explain a failure, never on the success path.
+pub(crate) fn validity_at(der: &[u8], now_secs: u64) -> Option<(bool, bool)> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let now = i64::try_from(now_secs).ok()?;
+    let v = cert.validity();
+    Some((
+        v.not_after.timestamp() < now,
+        v.not_before.timestamp() > now,
+    ))
+}

@@ -1,0 +1,74 @@
+//! PKIX roots for the PKIX-TA(0) and PKIX-EE(1) usages, validated with rustls-webpki.
+
+use pki_types::{CertificateDer, TrustAnchor};
+
+use crate::cert::CertView;
+use crate::error::Error;
+
+/// The caller's PKIX trust anchors (for example the WebPKI roots), used only by the
+/// PKIX-TA(0) and PKIX-EE(1) usages (RFC 6698 §2.1.1, RFC 7671 §5.3–5.4).
+///
+/// The root certificates are kept next to their anchors so that a PKIX-TA record with
+/// selector 0 can match a root the server did not send.
+#[derive(Debug, Clone)]
+pub struct PkixRoots {
+    certs: Vec<CertificateDer<'static>>,
+    anchors: Vec<TrustAnchor<'static>>,
+}
+
+impl PkixRoots {
+    /// Roots from DER certificates. A certificate that cannot be decoded is an error naming
+    /// its position (as `MalformedCertificate { depth }`).
+    pub fn from_certificates(
+        certs: impl IntoIterator<Item = CertificateDer<'static>>,
+    ) -> Result<Self, Error> {
+        let certs: Vec<_> = certs.into_iter().collect();
+        let anchors = certs
+            .iter()
+            .enumerate()
+            .map(|(depth, c)| {
+                webpki::anchor_from_trusted_cert(c)
+                    .map(|a| a.to_owned())
+                    .map_err(|_| Error::MalformedCertificate {
+                        depth,
+                        reason: "root certificate rejected by rustls-webpki",
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { certs, anchors })
+    }
+
+    /// Roots given only as trust anchors (for example `webpki_roots::TLS_SERVER_ROOTS`).
+    /// PKIX-TA records with selector 0 cannot match such a root unless the server sends it.
+    pub fn from_anchors(anchors: impl IntoIterator<Item = TrustAnchor<'static>>) -> Self {
+        Self {
+            certs: Vec::new(),
+            anchors: anchors.into_iter().collect(),
+        }
+    }
+
+    pub(crate) fn anchors(&self) -> &[TrustAnchor<'static>] {
+        &self.anchors
+    }
+
+    /// The root certificate behind `anchor`, if known.
+    pub(crate) fn certificate_for(&self, anchor: &TrustAnchor<'_>) -> Option<&[u8]> {
+        self.certs.iter().map(|c| c.as_ref()).find(|der| {
+            CertView::parse(der).is_ok_and(|v| {
+                v.subject == anchor.subject.as_ref()
+                    && crate::der::spki_contents(v.spki).ok()
+                        == Some(anchor.subject_public_key_info.as_ref())
+            })
+        })
+    }
+
+    /// Number of roots.
+    pub fn len(&self) -> usize {
+        self.anchors.len()
+    }
+
+    /// Whether there are no roots.
+    pub fn is_empty(&self) -> bool {
+        self.anchors.is_empty()
+    }
+}

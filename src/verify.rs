@@ -1,0 +1,671 @@
+//! The matcher: [`Policy`], [`verify`], [`Verified`] and the per-usage rules.
+
+use std::fmt;
+use std::sync::Arc;
+
+use pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::cert::{self, CertView};
+use crate::der;
+use crate::error::Error;
+use crate::names::{self, ReferenceName};
+use crate::pkix::PkixRoots;
+use crate::record::{CertUsage, Matching, Selector, Tlsa};
+use crate::rrset::TlsaSet;
+
+/// Which RFC's rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Profile {
+    /// SMTP (RFC 7672): PKIX-TA(0) and PKIX-EE(1) records are unusable (§3.1.3), DANE-EE
+    /// skips name checks (§3.1.1), reference identifiers are the TLSA base domain and, with a
+    /// secure MX RRset, the next-hop domain (§3.2.2).
+    Smtp,
+    /// Any other TLS service (RFC 6698, RFC 7671): all four usages; DANE-EE skips name checks
+    /// (RFC 7671 §5.1) unless [`Policy::with_dane_ee_name_checks`] asks for them.
+    Generic,
+}
+
+/// What a peer must satisfy besides the TLSA records: profile, reference identifiers, PKIX
+/// roots and switches.
+///
+/// ```
+/// use dane::{Policy, ReferenceName};
+/// let policy = Policy::smtp(ReferenceName::new("mx.example.net")?)
+///     .with_reference_name(ReferenceName::new("example.net")?);
+/// assert_eq!(policy.reference_names().len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Policy {
+    profile: Profile,
+    names: Vec<ReferenceName>,
+    roots: Option<Arc<PkixRoots>>,
+    dane_ee_name_checks: bool,
+    pkix_usages: bool,
+    algs: &'static [&'static dyn SignatureVerificationAlgorithm],
+}
+
+impl Policy {
+    /// The RFC 7672 profile; `base_domain` is the TLSA base domain (the MX host name after
+    /// any secure CNAME expansion that found the records), the first reference identifier.
+    pub fn smtp(base_domain: ReferenceName) -> Self {
+        Self::new(Profile::Smtp, base_domain)
+    }
+
+    /// The RFC 7671 profile for other services; `base_domain` is the TLSA base domain.
+    pub fn generic(base_domain: ReferenceName) -> Self {
+        Self::new(Profile::Generic, base_domain)
+    }
+
+    fn new(profile: Profile, base_domain: ReferenceName) -> Self {
+        Self {
+            profile,
+            names: vec![base_domain],
+            roots: None,
+            dane_ee_name_checks: false,
+            pkix_usages: profile == Profile::Generic,
+            algs: webpki::ALL_VERIFICATION_ALGS,
+        }
+    }
+
+    /// Adds an acceptable reference identifier (for SMTP with a secure MX RRset: the
+    /// next-hop domain, RFC 7672 §3.2.2).
+    pub fn with_reference_name(mut self, name: ReferenceName) -> Self {
+        if !self.names.contains(&name) {
+            self.names.push(name);
+        }
+        self
+    }
+
+    /// PKIX roots for PKIX-TA(0) and PKIX-EE(1) records (Generic profile only). Without
+    /// roots such a record can never authenticate the peer (the same as OpenSSL with an
+    /// empty trust store).
+    pub fn with_pkix_roots(mut self, roots: Arc<PkixRoots>) -> Self {
+        self.roots = Some(roots);
+        self
+    }
+
+    /// Also check reference identifiers when a DANE-EE record matches.
+    ///
+    /// Off by default in both profiles: RFC 7671 §5.1 and RFC 7672 §3.1.1 say DANE-EE binds
+    /// the key to the service, so names and dates are irrelevant. OpenSSL checks names for
+    /// DANE-EE unless `DANE_FLAG_NO_DANE_EE_NAMECHECKS` is set (Postfix sets it); turn this on
+    /// to get OpenSSL's default, for example where unknown-key-share attacks between
+    /// services sharing a key matter more than operational ease.
+    pub fn with_dane_ee_name_checks(mut self, on: bool) -> Self {
+        self.dane_ee_name_checks = on;
+        self
+    }
+
+    /// Treat PKIX-TA(0) and PKIX-EE(1) records as unusable, as the SMTP profile always does
+    /// (RFC 7672 §3.1.3).
+    pub fn without_pkix_usages(mut self) -> Self {
+        self.pkix_usages = false;
+        self
+    }
+
+    /// The signature algorithms accepted in chains below a DANE-TA anchor and in PKIX
+    /// validation. Defaults to all of rustls-webpki's for the enabled crypto backend; the
+    /// rustls adapter passes its `CryptoProvider`'s list.
+    pub fn with_signature_algorithms(
+        mut self,
+        algs: &'static [&'static dyn SignatureVerificationAlgorithm],
+    ) -> Self {
+        self.algs = algs;
+        self
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The reference identifiers, TLSA base domain first.
+    pub fn reference_names(&self) -> &[ReferenceName] {
+        &self.names
+    }
+
+    /// The TLSA base domain (the first reference identifier); also the SNI name to send
+    /// (RFC 7672 §8.1).
+    pub fn base_domain(&self) -> &ReferenceName {
+        // `names` is never empty: the constructors put the base domain first.
+        &self.names[0]
+    }
+
+    /// Whether records of `usage` take part in matching under this policy.
+    pub fn allows_usage(&self, usage: CertUsage) -> bool {
+        match usage {
+            CertUsage::DaneEe | CertUsage::DaneTa => true,
+            // RFC 7672 §3.1.3: PKIX usages are unusable for SMTP.
+            CertUsage::PkixTa | CertUsage::PkixEe => {
+                self.profile == Profile::Generic && self.pkix_usages
+            }
+            _ => false,
+        }
+    }
+
+    fn names_joined(&self) -> String {
+        self.names
+            .iter()
+            .map(ReferenceName::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("profile", &self.profile)
+            .field("names", &self.names)
+            .field("pkix_roots", &self.roots.as_ref().map(|r| r.len()))
+            .field("dane_ee_name_checks", &self.dane_ee_name_checks)
+            .field("pkix_usages", &self.pkix_usages)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What authenticated the peer.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Verified {
+    record_index: usize,
+    record: Tlsa,
+    depth: usize,
+    name: Option<ReferenceName>,
+    anchor_from_record: bool,
+}
+
+impl Verified {
+    /// Index of the matched record in the [`TlsaSet`].
+    pub fn record_index(&self) -> usize {
+        self.record_index
+    }
+
+    /// The matched record.
+    pub fn record(&self) -> &Tlsa {
+        &self.record
+    }
+
+    /// The matched record's usage.
+    pub fn usage(&self) -> CertUsage {
+        self.record.usage()
+    }
+
+    /// Depth of the matching certificate, counted in the chain as presented (0 = leaf), as
+    /// OpenSSL reports it: a trust anchor taken from a 2 0 0 record counts as appended to the
+    /// chain (depth = chain length); a 2 1 0 bare key reports the depth of the topmost
+    /// presented certificate it signed.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The reference identifier the leaf matched, when a name check applied.
+    pub fn name(&self) -> Option<&ReferenceName> {
+        self.name.as_ref()
+    }
+
+    /// Whether the trust anchor came from the record itself (2 0 0 or 2 1 0 for a TA the
+    /// server did not send).
+    pub fn anchor_from_record(&self) -> bool {
+        self.anchor_from_record
+    }
+}
+
+impl fmt::Display for Verified {
+    /// As Postfix logs it: `DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.record;
+        write!(
+            f,
+            "{:#}({}) {:#}({}) {:#}({}) at depth {}",
+            r.usage(),
+            r.usage(),
+            r.selector(),
+            r.selector(),
+            r.matching(),
+            r.matching(),
+            self.depth
+        )?;
+        if let Some(name) = &self.name {
+            write!(f, ", name {name}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Verified(#{} {self})", self.record_index)
+    }
+}
+
+/// Decides whether `chain` is authenticated by `tlsa` under `policy` at time `now`.
+///
+/// `chain[0]` is the leaf as the peer sent it; the rest may come in any order and may hold
+/// extra certificates. The function is pure: no I/O, no clock (`now` is only used below a
+/// DANE-TA anchor and for PKIX usages).
+///
+/// The rules, each with its RFC:
+/// - DANE-EE(3) (RFC 7671 §5.1, RFC 7672 §3.1.1): the leaf's certificate or SPKI matches.
+///   No chain, no dates, no names (unless [`Policy::with_dane_ee_name_checks`]). Only the
+///   leaf is decoded, by a DER walk; no X.509 parse.
+/// - DANE-TA(2) (RFC 7671 §5.2, RFC 7672 §3.1.2): a presented certificate at depth ≥ 1, or
+///   the certificate or key in a 2 0 0 / 2 1 0 record, is the trust anchor (name and key,
+///   its own dates are not checked); the leaf must chain to it with valid signatures,
+///   validity periods at `now`, CA certificates in between, and an extended key usage that
+///   allows serverAuth where present; the leaf must match a reference identifier.
+///   As in OpenSSL, a DANE-TA record never matches the leaf itself.
+/// - PKIX-EE(1) / PKIX-TA(0) (RFC 6698 §2.1.1, RFC 7671 §5.3–5.4): the chain must also
+///   validate against the policy's PKIX roots, with the leaf matching (usage 1) or a
+///   certificate of the validated path above the leaf matching (usage 0), and names must
+///   match. Unusable in the SMTP profile.
+///
+/// Records are tried DANE-EE first, then DANE-TA, then PKIX; the first success wins. When
+/// none succeeds, the error of the first record that matched but failed a later check is
+/// returned (for example [`Error::NameMismatch`]), else [`Error::NoMatch`].
+pub fn verify(
+    chain: &[CertificateDer<'_>],
+    tlsa: &TlsaSet,
+    policy: &Policy,
+    now: UnixTime,
+) -> Result<Verified, Error> {
+    let (mut wants_ta, mut wants_pkix, mut any) = (false, false, false);
+    for (_, r) in tlsa.usable(policy) {
+        any = true;
+        match r.usage() {
+            CertUsage::DaneTa => wants_ta = true,
+            CertUsage::PkixTa | CertUsage::PkixEe => wants_pkix = true,
+            _ => {}
+        }
+    }
+    if !any {
+        return Err(Error::NoUsableRecords);
+    }
+    let leaf_der = chain.first().ok_or(Error::EmptyChain)?;
+    let leaf = CertView::parse(leaf_der)
+        .map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;
+    let mut leaf_digests = Digests::new(leaf.der, leaf.spki);
+    let mut failure: Option<Error> = None;
+
+    // RFC 7671 §5.1 / RFC 7672 §3.1.1: DANE-EE binds the leaf key (or certificate) to the
+    // service; nothing else is checked.
+    for (index, r) in tlsa.usable(policy) {
+        if r.usage() != CertUsage::DaneEe || !leaf_digests.matches(r) {
+            continue;
+        }
+        let name = if policy.dane_ee_name_checks {
+            match check_names(&leaf, policy) {
+                Ok(name) => Some(name),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        return Ok(Verified {
+            record_index: index,
+            record: r.clone(),
+            depth: 0,
+            name,
+            anchor_from_record: false,
+        });
+    }
+
+    if wants_ta || wants_pkix {
+        let rest = parse_rest(chain)?;
+        if wants_ta {
+            match dane_ta(chain, &leaf, &rest, tlsa, policy, now) {
+                Ok(v) => return Ok(v),
+                Err(Some(e)) => {
+                    failure.get_or_insert(e);
+                }
+                Err(None) => {}
+            }
+        }
+        if wants_pkix {
+            match pkix(chain, &leaf, &mut leaf_digests, tlsa, policy, now) {
+                Ok(v) => return Ok(v),
+                Err(Some(e)) => {
+                    failure.get_or_insert(e);
+                }
+                Err(None) => {}
+            }
+        }
+    }
+    Err(failure.unwrap_or(Error::NoMatch))
+}
+
+/// Decodes the certificates above the leaf; only the DANE-TA and PKIX paths need them.
+fn parse_rest<'a>(chain: &'a [CertificateDer<'_>]) -> Result<Vec<CertView<'a>>, Error> {
+    chain
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(depth, c)| {
+            CertView::parse(c).map_err(|reason| Error::MalformedCertificate { depth, reason })
+        })
+        .collect()
+}
+
+/// A DANE-TA candidate anchor and where it came from.
+struct Candidate {
+    record_index: usize,
+    /// Depth in the presented chain, `None` when the anchor comes from the record.
+    depth: Option<usize>,
+}
+
+/// RFC 7671 §5.2, RFC 7672 §3.1.2. `Err(None)`: no record matched anything.
+fn dane_ta<'a>(
+    chain: &'a [CertificateDer<'a>],
+    leaf: &CertView<'a>,
+    rest: &[CertView<'a>],
+    tlsa: &'a TlsaSet,
+    policy: &Policy,
+    now: UnixTime,
+) -> Result<Verified, Option<Error>> {
+    let mut digests: Vec<Digests<'_>> = rest.iter().map(|v| Digests::new(v.der, v.spki)).collect();
+    let mut anchors: Vec<TrustAnchor<'a>> = Vec::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut failure = None;
+    for (index, r) in tlsa.usable(policy) {
+        if r.usage() != CertUsage::DaneTa {
+            continue;
+        }
+        // A certificate the server sent, above the leaf (OpenSSL: TA records are matched at
+        // depth > 0 only).
+        for (i, d) in digests.iter_mut().enumerate() {
+            if d.matches(r) {
+                match anchor_from_view(&rest[i]) {
+                    Ok(a) => {
+                        anchors.push(a);
+                        candidates.push(Candidate {
+                            record_index: index,
+                            depth: Some(i + 1),
+                        });
+                    }
+                    Err(reason) => {
+                        failure.get_or_insert(Error::MalformedCertificate { depth: i + 1, reason });
+                    }
+                }
+            }
+        }
+        // RFC 7671 §5.2.2: the record itself may carry the anchor the server did not send.
+        if r.matching() == Matching::Full {
+            match r.selector() {
+                Selector::Cert => {
+                    // Validated as a certificate when the set was built.
+                    if let Ok(view) = CertView::parse(r.data()) {
+                        if let Ok(a) = anchor_from_view(&view) {
+                            anchors.push(a);
+                            candidates.push(Candidate {
+                                record_index: index,
+                                depth: None,
+                            });
+                        }
+                    }
+                }
+                Selector::Spki => {
+                    // A bare key has no name: pair it with each issuer name in the chain.
+                    let Ok(spki) = der::spki_contents(r.data()) else {
+                        continue;
+                    };
+                    let mut seen: Vec<&[u8]> = Vec::new();
+                    for issuer in std::iter::once(leaf).chain(rest.iter()).map(|v| v.issuer) {
+                        if seen.contains(&issuer) {
+                            continue;
+                        }
+                        seen.push(issuer);
+                        anchors.push(TrustAnchor {
+                            subject: issuer.into(),
+                            subject_public_key_info: spki.into(),
+                            name_constraints: None,
+                        });
+                        candidates.push(Candidate {
+                            record_index: index,
+                            depth: None,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if anchors.is_empty() {
+        return Err(failure);
+    }
+
+    let ee = webpki::EndEntityCert::try_from(&chain[0]).map_err(|reason| {
+        Some(Error::ChainInvalid {
+            usage: CertUsage::DaneTa,
+            reason,
+        })
+    })?;
+    let intermediates = chain.get(1..).unwrap_or_default();
+    let path = ee
+        .verify_for_usage(
+            policy.algs,
+            &anchors,
+            intermediates,
+            now,
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .map_err(|e| Some(chain_error(e, chain, now, CertUsage::DaneTa)))?;
+    let used = anchors
+        .iter()
+        .position(|a| std::ptr::eq(a, path.anchor()))
+        .and_then(|i| candidates.get(i))
+        .ok_or(None)?;
+    let record = &tlsa.records()[used.record_index];
+    let depth = match used.depth {
+        Some(d) => d,
+        // 2 0 0: the anchor counts as appended to the chain.
+        None if record.selector() == Selector::Cert => chain.len(),
+        // 2 1 0: the topmost presented certificate it signed.
+        None => path
+            .intermediate_certificates()
+            .next_back()
+            .and_then(|top| chain.iter().position(|c| c.as_ref() == top.der().as_ref()))
+            .unwrap_or(0),
+    };
+    // RFC 7671 §5.2, RFC 7672 §3.2.2: names are checked below a DANE-TA anchor.
+    let name = check_names(leaf, policy).map_err(Some)?;
+    Ok(Verified {
+        record_index: used.record_index,
+        record: record.clone(),
+        depth,
+        name: Some(name),
+        anchor_from_record: used.depth.is_none(),
+    })
+}
+
+/// RFC 6698 §2.1.1, RFC 7671 §5.3–5.4. `Err(None)`: no record matched.
+fn pkix(
+    chain: &[CertificateDer<'_>],
+    leaf: &CertView<'_>,
+    leaf_digests: &mut Digests<'_>,
+    tlsa: &TlsaSet,
+    policy: &Policy,
+    now: UnixTime,
+) -> Result<Verified, Option<Error>> {
+    let roots = policy.roots.as_deref().ok_or(Some(Error::NoPkixRoots))?;
+    let ee = webpki::EndEntityCert::try_from(&chain[0]).map_err(|e| Some(Error::Pkix(e)))?;
+    let intermediates = chain.get(1..).unwrap_or_default();
+    let path = ee
+        .verify_for_usage(
+            policy.algs,
+            roots.anchors(),
+            intermediates,
+            now,
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .map_err(|e| {
+            Some(match chain_error(e, chain, now, CertUsage::PkixTa) {
+                Error::ChainInvalid { reason, .. } => Error::Pkix(reason),
+                other => other,
+            })
+        })?;
+
+    let mut matched: Option<(usize, usize)> = None;
+    // PKIX-EE: the leaf itself.
+    for (index, r) in tlsa.usable(policy) {
+        if r.usage() == CertUsage::PkixEe && leaf_digests.matches(r) {
+            matched = Some((index, 0));
+            break;
+        }
+    }
+    // PKIX-TA: a certificate of the validated path above the leaf, or its root.
+    if matched.is_none() {
+        let mut above: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
+        for (n, c) in path.intermediate_certificates().enumerate() {
+            let der = c.der();
+            let depth = chain.iter().position(|p| p.as_ref() == der.as_ref()).unwrap_or(n + 1);
+            above.push((depth, der.to_vec(), c.subject_public_key_info().to_vec()));
+        }
+        let anchor = path.anchor();
+        let anchor_spki = webpki::spki_for_anchor(anchor);
+        let anchor_cert = roots.certificate_for(anchor);
+        let anchor_depth = anchor_cert
+            .and_then(|der| chain.iter().position(|p| p.as_ref() == der))
+            .unwrap_or(above.len() + 1);
+        'records: for (index, r) in tlsa.usable(policy) {
+            if r.usage() != CertUsage::PkixTa {
+                continue;
+            }
+            for (depth, der, spki) in &above {
+                if Digests::new(der, spki).matches(r) {
+                    matched = Some((index, *depth));
+                    break 'records;
+                }
+            }
+            let root_match = match r.selector() {
+                Selector::Cert => anchor_cert.is_some_and(|der| Digests::new(der, &[]).matches(r)),
+                _ => Digests::new(&[], anchor_spki.as_ref()).matches(r),
+            };
+            if root_match {
+                matched = Some((index, anchor_depth));
+                break;
+            }
+        }
+    }
+    let (index, depth) = matched.ok_or(None)?;
+    let name = check_names(leaf, policy).map_err(Some)?;
+    Ok(Verified {
+        record_index: index,
+        record: tlsa.records()[index].clone(),
+        depth,
+        name: Some(name),
+        anchor_from_record: false,
+    })
+}
+
+fn anchor_from_view<'a>(view: &CertView<'a>) -> Result<TrustAnchor<'a>, &'static str> {
+    Ok(TrustAnchor {
+        subject: view.subject.into(),
+        subject_public_key_info: der::spki_contents(view.spki)?.into(),
+        name_constraints: view.name_constraints()?.map(Into::into),
+    })
+}
+
+fn check_names(leaf: &CertView<'_>, policy: &Policy) -> Result<ReferenceName, Error> {
+    let presented = leaf
+        .dns_names()
+        .map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;
+    names::first_match(&policy.names, &presented)
+        .cloned()
+        .ok_or_else(|| Error::NameMismatch {
+            names: policy.names_joined(),
+        })
+}
+
+/// Maps a rustls-webpki failure, locating an expired or not-yet-valid certificate.
+fn chain_error(e: webpki::Error, chain: &[CertificateDer<'_>], now: UnixTime, usage: CertUsage) -> Error {
+    let now = now.as_secs();
+    match e {
+        webpki::Error::CertExpired { .. } => Error::Expired {
+            depth: chain
+                .iter()
+                .position(|c| cert::validity_at(c, now).is_some_and(|(expired, _)| expired)),
+        },
+        webpki::Error::CertNotValidYet { .. } => Error::NotYetValid {
+            depth: chain
+                .iter()
+                .position(|c| cert::validity_at(c, now).is_some_and(|(_, early)| early)),
+        },
+        reason => Error::ChainInvalid { usage, reason },
+    }
+}
+
+/// The digests of one certificate and its SPKI, each computed at most once.
+pub(crate) struct Digests<'a> {
+    cert: &'a [u8],
+    spki: &'a [u8],
+    sha256: [Option<[u8; 32]>; 2],
+    sha512: [Option<[u8; 64]>; 2],
+}
+
+impl<'a> Digests<'a> {
+    pub(crate) fn new(cert: &'a [u8], spki: &'a [u8]) -> Self {
+        Self {
+            cert,
+            spki,
+            sha256: [None; 2],
+            sha512: [None; 2],
+        }
+    }
+
+    /// Whether record `r` matches. Only called with usable records, so the data length is
+    /// right for the matching type.
+    pub(crate) fn matches(&mut self, r: &Tlsa) -> bool {
+        let (input, slot) = match r.selector() {
+            Selector::Cert => (self.cert, 0),
+            Selector::Spki => (self.spki, 1),
+            _ => return false,
+        };
+        if input.is_empty() {
+            return false;
+        }
+        match r.matching() {
+            Matching::Full => input == r.data(),
+            Matching::Sha256 => {
+                self.sha256[slot].get_or_insert_with(|| Sha256::digest(input).into())[..] == *r.data()
+            }
+            Matching::Sha512 => {
+                self.sha512[slot].get_or_insert_with(|| Sha512::digest(input).into())[..] == *r.data()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Matches a raw public key (RFC 7250) against DANE-EE SPKI records: the only usage and
+/// selector that can authenticate a bare key (RFC 7671 §5.1).
+pub fn verify_raw_public_key(
+    spki_der: &[u8],
+    tlsa: &TlsaSet,
+    policy: &Policy,
+) -> Result<Verified, Error> {
+    if !tlsa.has_usable(policy) {
+        return Err(Error::NoUsableRecords);
+    }
+    der::spki_contents(spki_der)
+        .map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;
+    let mut digests = Digests::new(&[], spki_der);
+    tlsa.usable(policy)
+        .find(|(_, r)| r.usage() == CertUsage::DaneEe && r.selector() == Selector::Spki && digests.matches(r))
+        .map(|(index, r)| Verified {
+            record_index: index,
+            record: r.clone(),
+            depth: 0,
+            name: None,
+            anchor_from_record: false,
+        })
+        .ok_or(Error::NoMatch)
+}
