@@ -51,7 +51,7 @@ impl<'a> CertView<'a> {
         tbs.read(der::SEQUENCE)?; // validity
         let subject = tbs.read(der::SEQUENCE)?;
         let spki = tbs.read(der::SEQUENCE)?;
-        der::spki_contents(spki.encoded)?;
+        der::check_spki_contents(spki.contents)?;
         let mut extensions = None;
         while !tbs.is_empty() {
             // issuerUniqueID [1], subjectUniqueID [2], extensions [3]

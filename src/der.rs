@@ -34,19 +34,23 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub(crate) fn new(input: &'a [u8]) -> Self {
         Self { rest: input }
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }
 
+    #[inline]
     pub(crate) fn peek_tag(&self) -> Option<u8> {
         self.rest.first().copied()
     }
 
     /// Reads the next TLV, whatever its tag.
+    #[inline(always)]
     pub(crate) fn read_any(&mut self) -> Result<Tlv<'a>, DerError> {
         let input = self.rest;
         let (&tag, after_tag) = input.split_first().ok_or("truncated: missing tag")?;
@@ -94,6 +98,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next TLV and requires `tag`.
+    #[inline]
     pub(crate) fn read(&mut self, tag: u8) -> Result<Tlv<'a>, DerError> {
         let tlv = self.read_any()?;
         if tlv.tag != tag {
@@ -103,6 +108,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next TLV if it has `tag`.
+    #[inline]
     pub(crate) fn read_optional(&mut self, tag: u8) -> Result<Option<Tlv<'a>>, DerError> {
         if self.peek_tag() == Some(tag) {
             self.read(tag).map(Some)
@@ -112,6 +118,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Requires that nothing is left.
+    #[inline]
     pub(crate) fn finish(&self) -> Result<(), DerError> {
         if self.rest.is_empty() {
             Ok(())
@@ -133,14 +140,20 @@ pub(crate) fn single(input: &[u8], tag: u8) -> Result<Tlv<'_>, DerError> {
 /// Returns its contents (without the outer header).
 pub(crate) fn spki_contents(spki: &[u8]) -> Result<&[u8], DerError> {
     let outer = single(spki, SEQUENCE)?;
-    let mut r = Reader::new(outer.contents);
+    check_spki_contents(outer.contents)?;
+    Ok(outer.contents)
+}
+
+/// Checks the contents of a SubjectPublicKeyInfo SEQUENCE.
+#[inline]
+pub(crate) fn check_spki_contents(contents: &[u8]) -> Result<(), DerError> {
+    let mut r = Reader::new(contents);
     r.read(SEQUENCE)?;
     let key = r.read(BIT_STRING)?;
     if key.contents.is_empty() {
         return Err("empty public key BIT STRING");
     }
-    r.finish()?;
-    Ok(outer.contents)
+    r.finish()
 }
 
 #[cfg(test)]

@@ -1,5 +1,93 @@
-//! placeholder
-#![forbid(unsafe_code)]
+//! # dane
+//!
+//! `dane` decides whether a TLS peer is authenticated by the TLSA records published for it
+//! in DNSSEC-signed DNS: DANE, as specified by RFC 6698, updated by RFC 7671, with the SMTP
+//! rules of RFC 7672.
+//!
+//! The crate has layers, each usable alone:
+//!
+//! - **the core** (always built): [`Tlsa`] records, [`TlsaSet`] RRsets and the matcher
+//!   [`verify`]. It is a pure function of (certificate chain, records, [`Policy`], time):
+//!   no I/O, no async, no clock, no DNS. The DANE-EE path decodes nothing but the leaf's
+//!   outer DER structure and computes each digest once.
+//! - **the rustls adapter** (feature `rustls`, default): a `ServerCertVerifier` that plugs
+//!   the core into any rustls client. *(Tracked as a separate milestone.)*
+//! - **the resolver** (feature `resolver`): DNSSEC-authenticated TLSA lookups and the RFC 7672
+//!   MX policy. *(Tracked as a separate milestone.)*
+//!
+//! ## Example
+//!
+//! An SMTP client (RFC 7672) has looked up the secure TLSA RRset of `_25._tcp.mx.example.net`
+//! and received a certificate chain in the handshake:
+//!
+//! ```
+//! use dane::pki_types::{CertificateDer, UnixTime};
+//! use dane::{CertUsage, Matching, Policy, ReferenceName, Selector, Tlsa, TlsaSet, verify};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let key = rcgen::KeyPair::generate()?;
+//! # let server_cert = rcgen::CertificateParams::new(vec!["mx.example.net".into()])?.self_signed(&key)?;
+//! # let published = Tlsa::from_certificate(server_cert.der(), CertUsage::DaneEe, Selector::Spki, Matching::Sha256)?;
+//! # let published = published.to_string();
+//! // The RRset, as DNS returned it (presentation format here; `Tlsa::from_rdata` for wire).
+//! let records = TlsaSet::new([published.parse::<Tlsa>()?]);
+//! // The TLSA base domain is the first reference identifier (and the SNI name).
+//! let policy = Policy::smtp(ReferenceName::new("mx.example.net")?);
+//! // The chain as the server sent it, leaf first.
+//! let chain: Vec<CertificateDer<'_>> = vec![server_cert.der().clone()];
+//!
+//! let verified = verify(&chain, &records, &policy, UnixTime::now())?;
+//! assert_eq!(verified.usage(), CertUsage::DaneEe);
+//! println!("Verified TLS connection: {verified}"); // DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0
+//! # Ok(()) }
+//! ```
+//!
+//! A refusal is an [`Error`] that says why (no usable records, no match, name mismatch,
+//! expired below a trust anchor, malformed certificate at depth N…) and maps to its RFC 8460
+//! TLS-RPT result type with [`Error::tls_rpt_result`].
+//!
+//! ## Current features
+//! - All four certificate usages: DANE-EE(3), DANE-TA(2) with the anchor in the chain or in
+//!   the record (2 0 0, 2 1 0), PKIX-TA(0) and PKIX-EE(1) against caller-supplied roots.
+//! - Both selectors and the three matching types; RFC 7671 §9 digest algorithm agility with a
+//!   configurable digest order; unusable records (RFC 7671 §4) reported, not guessed at.
+//! - RFC 6125 / RFC 7672 name checks: dNSName SANs, CN only without them, whole-label
+//!   wildcards; several reference identifiers (TLSA base domain, next-hop domain).
+//! - SMTP (RFC 7672) and Generic (RFC 7671) profiles; OpenSSL's "check names for DANE-EE
+//!   too" as an option.
+//! - Presentation format (numbers, RFC 7218 mnemonics, RFC 3597 `\#`), wire RDATA, and the
+//!   record an operator should publish for a certificate ([`Tlsa::from_certificate`]).
+//! - Raw public keys (RFC 7250) against DANE-EE SPKI records ([`verify_raw_public_key`]).
+//!
+//! ## Non-features
+//! - **No DNS in the core.** Whether a TLSA RRset is DNSSEC-secure is the resolver's
+//!   business; the core trusts the records it is given. Passing records from an insecure or
+//!   bogus lookup is a downgrade the caller must not make.
+//! - **No clock in the core.** `now` is an argument, so results are reproducible.
+//! - **No revocation checking** (neither OCSP nor CRLs): DANE's answer to revocation is
+//!   changing the TLSA RRset.
+//! - **No hand-written cryptography.** Digests come from `sha2`, signatures from
+//!   `rustls-webpki` with `ring` as the crypto backend.
+//!
+//! ## Choices where the RFCs leave one
+//! Like OpenSSL's DANE code (the engine under Postfix): DANE-TA records match certificates
+//! above the leaf only; a trust anchor's own validity dates are not checked (it is a name and
+//! a key); PKIX usages without PKIX roots can never succeed; records are tried DANE-EE first.
+//! The DANE-TA chain check is rustls-webpki's, which (unlike OpenSSL) refuses a leaf that is
+//! itself a CA certificate.
+//!
+//! ## Cargo features
+//! - `rustls` (default): the rustls adapter (see the crate's roadmap).
+//! - `serde`: `Serialize`/`Deserialize` for [`Tlsa`] (as its presentation string).
+
+#![forbid(unsafe_code, unused_must_use)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    clippy::use_self,
+    trivial_casts,
+    trivial_numeric_casts
+)]
 
 mod cert;
 mod der;
@@ -12,8 +100,9 @@ mod verify;
 
 pub use error::{Error, TlsRptResult, TlsaParseError};
 pub use names::{InvalidName, ReferenceName};
-pub use pkix::PkixRoots;
+/// The certificate, key and time types shared with rustls and rustls-webpki.
 pub use pki_types;
+pub use pkix::PkixRoots;
 pub use record::{CertUsage, Matching, Selector, Tlsa};
 pub use rrset::{DEFAULT_DIGEST_ORDER, RecordStatus, TlsaSet, Unusable};
 pub use verify::{Policy, Profile, Verified, verify, verify_raw_public_key};

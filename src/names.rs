@@ -35,7 +35,9 @@ pub enum InvalidName {
     EmptyLabel,
     /// A character other than letters, digits, `-` and `_`: wildcards and U-labels are not
     /// reference identifiers.
-    #[error("invalid character {0:?} in DNS name (use A-labels; wildcards are not reference names)")]
+    #[error(
+        "invalid character {0:?} in DNS name (use A-labels; wildcards are not reference names)"
+    )]
     InvalidCharacter(char),
 }
 
@@ -88,7 +90,10 @@ impl ReferenceName {
                 return false;
             };
             let (first, parent) = reference.split_at(dot);
-            return !first.is_empty() && parent.get(1..).is_some_and(|p| p.eq_ignore_ascii_case(rest));
+            return !first.is_empty()
+                && parent
+                    .get(1..)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(rest));
         }
         if presented.contains(&b'*') {
             return false;
@@ -156,7 +161,10 @@ mod tests {
         assert!(!m("mx.example.com", "m*.example.com"), "partial label");
         assert!(!m("mx.example.com", "*x.example.com"), "partial label");
         assert!(!m("mx.example.com", "mx.*.com"), "not leftmost");
-        assert!(!m("example.com", "*.com"), "at least two labels after the wildcard");
+        assert!(
+            !m("example.com", "*.com"),
+            "at least two labels after the wildcard"
+        );
         assert!(!m("mx.example.com", "*.*.com"));
         assert!(!m("mx.example.com", "*"));
     }
@@ -166,9 +174,23 @@ mod tests {
         assert_eq!(ReferenceName::new(""), Err(InvalidName::Empty));
         assert_eq!(ReferenceName::new("."), Err(InvalidName::Empty));
         assert_eq!(ReferenceName::new("a..b"), Err(InvalidName::EmptyLabel));
-        assert!(matches!(ReferenceName::new("*.example.com"), Err(InvalidName::InvalidCharacter('*'))));
-        assert!(matches!(ReferenceName::new("bücher.example"), Err(InvalidName::InvalidCharacter('ü'))));
-        assert_eq!(ReferenceName::new(&"a".repeat(64)), Err(InvalidName::TooLong));
-        assert_eq!(ReferenceName::new("Xn--Bcher-Kva.Example.").unwrap().as_str(), "xn--bcher-kva.example");
+        assert!(matches!(
+            ReferenceName::new("*.example.com"),
+            Err(InvalidName::InvalidCharacter('*'))
+        ));
+        assert!(matches!(
+            ReferenceName::new("bücher.example"),
+            Err(InvalidName::InvalidCharacter('ü'))
+        ));
+        assert_eq!(
+            ReferenceName::new(&"a".repeat(64)),
+            Err(InvalidName::TooLong)
+        );
+        assert_eq!(
+            ReferenceName::new("Xn--Bcher-Kva.Example.")
+                .unwrap()
+                .as_str(),
+            "xn--bcher-kva.example"
+        );
     }
 }

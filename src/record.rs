@@ -205,7 +205,11 @@ impl Tlsa {
     /// Wire-format RDATA.
     pub fn to_rdata(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(3 + self.data.len());
-        out.extend_from_slice(&[self.usage.into(), self.selector.into(), self.matching.into()]);
+        out.extend_from_slice(&[
+            self.usage.into(),
+            self.selector.into(),
+            self.matching.into(),
+        ]);
         out.extend_from_slice(&self.data);
         out
     }
@@ -292,9 +296,16 @@ impl FromStr for Tlsa {
             return Self::from_rdata(&rdata);
         }
         let usage = CertUsage::parse(first)?;
-        let selector = Selector::parse(tokens.next().ok_or(TlsaParseError::MissingField("selector"))?)?;
-        let matching =
-            Matching::parse(tokens.next().ok_or(TlsaParseError::MissingField("matching type"))?)?;
+        let selector = Selector::parse(
+            tokens
+                .next()
+                .ok_or(TlsaParseError::MissingField("selector"))?,
+        )?;
+        let matching = Matching::parse(
+            tokens
+                .next()
+                .ok_or(TlsaParseError::MissingField("matching type"))?,
+        )?;
         let data = decode_hex(tokens)?;
         Ok(Self::new(usage, selector, matching, data))
     }
@@ -389,13 +400,34 @@ mod tests {
     #[test]
     fn presentation_errors() {
         assert_eq!("".parse::<Tlsa>(), Err(TlsaParseError::Empty));
-        assert!(matches!("3 1".parse::<Tlsa>(), Err(TlsaParseError::MissingField(_))));
-        assert!(matches!("3 1 1 abc".parse::<Tlsa>(), Err(TlsaParseError::OddHexLength)));
-        assert!(matches!("3 1 1 zz".parse::<Tlsa>(), Err(TlsaParseError::BadHex('z'))));
-        assert!(matches!("256 1 1 00".parse::<Tlsa>(), Err(TlsaParseError::BadParameter { .. })));
-        assert!(matches!("DANE 1 1 00".parse::<Tlsa>(), Err(TlsaParseError::BadParameter { .. })));
-        assert!(matches!("\\# 4 030101abcd".parse::<Tlsa>(), Err(TlsaParseError::BadGenericLength)));
-        assert!(matches!("\\# 2 0301".parse::<Tlsa>(), Err(TlsaParseError::ShortRdata(2))));
+        assert!(matches!(
+            "3 1".parse::<Tlsa>(),
+            Err(TlsaParseError::MissingField(_))
+        ));
+        assert!(matches!(
+            "3 1 1 abc".parse::<Tlsa>(),
+            Err(TlsaParseError::OddHexLength)
+        ));
+        assert!(matches!(
+            "3 1 1 zz".parse::<Tlsa>(),
+            Err(TlsaParseError::BadHex('z'))
+        ));
+        assert!(matches!(
+            "256 1 1 00".parse::<Tlsa>(),
+            Err(TlsaParseError::BadParameter { .. })
+        ));
+        assert!(matches!(
+            "DANE 1 1 00".parse::<Tlsa>(),
+            Err(TlsaParseError::BadParameter { .. })
+        ));
+        assert!(matches!(
+            "\\# 4 030101abcd".parse::<Tlsa>(),
+            Err(TlsaParseError::BadGenericLength)
+        ));
+        assert!(matches!(
+            "\\# 2 0301".parse::<Tlsa>(),
+            Err(TlsaParseError::ShortRdata(2))
+        ));
     }
 
     #[test]
@@ -403,7 +435,11 @@ mod tests {
         let t = Tlsa::new(4, 7, 9, vec![1, 2]);
         assert_eq!(t.usage(), CertUsage::Other(4));
         assert_eq!(CertUsage::from(255), CertUsage::PrivCert);
-        assert_eq!(CertUsage::Other(3), CertUsage::DaneEe, "equality is numeric");
+        assert_eq!(
+            CertUsage::Other(3),
+            CertUsage::DaneEe,
+            "equality is numeric"
+        );
         assert_eq!(t.to_string().parse::<Tlsa>().unwrap(), t);
         assert_eq!(Tlsa::from_rdata(&t.to_rdata()).unwrap(), t);
         assert_eq!(format!("{t:#}"), "4 7 9 0102");

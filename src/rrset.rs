@@ -131,7 +131,9 @@ impl TlsaSet {
             .iter()
             .zip(&self.status)
             .enumerate()
-            .filter(move |(_, (r, s))| **s == RecordStatus::Usable && policy.allows_usage(r.usage()))
+            .filter(move |(_, (r, s))| {
+                **s == RecordStatus::Usable && policy.allows_usage(r.usage())
+            })
             .map(|(i, (r, _))| (i, r))
     }
 
@@ -166,7 +168,11 @@ fn intrinsic_check(r: &Tlsa) -> Result<(), Unusable> {
                 Selector::Cert => CertView::parse(r.data()).is_ok(),
                 _ => der::spki_contents(r.data()).is_ok(),
             };
-            if ok { Ok(()) } else { Err(Unusable::MalformedData) }
+            if ok {
+                Ok(())
+            } else {
+                Err(Unusable::MalformedData)
+            }
         }
         m => match m.digest_len() {
             Some(len) if len == r.data().len() => Ok(()),

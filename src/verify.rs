@@ -272,31 +272,34 @@ pub fn verify(
     now: UnixTime,
 ) -> Result<Verified, Error> {
     let (mut wants_ta, mut wants_pkix, mut any) = (false, false, false);
-    for (_, r) in tlsa.usable(policy) {
-        any = true;
-        match r.usage() {
-            CertUsage::DaneTa => wants_ta = true,
-            CertUsage::PkixTa | CertUsage::PkixEe => wants_pkix = true,
-            _ => {}
-        }
-    }
-    if !any {
-        return Err(Error::NoUsableRecords);
-    }
-    let leaf_der = chain.first().ok_or(Error::EmptyChain)?;
-    let leaf = CertView::parse(leaf_der)
-        .map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;
-    let mut leaf_digests = Digests::new(leaf.der, leaf.spki);
+    let mut leaf: Option<(CertView<'_>, Digests<'_>)> = None;
     let mut failure: Option<Error> = None;
 
     // RFC 7671 §5.1 / RFC 7672 §3.1.1: DANE-EE binds the leaf key (or certificate) to the
-    // service; nothing else is checked.
+    // service; nothing else is checked. One pass over the records: DANE-EE ones are tried
+    // at once, the others only noted.
     for (index, r) in tlsa.usable(policy) {
-        if r.usage() != CertUsage::DaneEe || !leaf_digests.matches(r) {
+        any = true;
+        match r.usage() {
+            CertUsage::DaneEe => {}
+            CertUsage::DaneTa => {
+                wants_ta = true;
+                continue;
+            }
+            _ => {
+                wants_pkix = true;
+                continue;
+            }
+        }
+        let (view, digests) = match &mut leaf {
+            Some(parsed) => parsed,
+            None => leaf.insert(parse_leaf(chain)?),
+        };
+        if !digests.matches(r) {
             continue;
         }
         let name = if policy.dane_ee_name_checks {
-            match check_names(&leaf, policy) {
+            match check_names(view, policy) {
                 Ok(name) => Some(name),
                 Err(e) => {
                     failure.get_or_insert(e);
@@ -314,6 +317,13 @@ pub fn verify(
             anchor_from_record: false,
         });
     }
+    if !any {
+        return Err(Error::NoUsableRecords);
+    }
+    let (leaf, mut leaf_digests) = match leaf {
+        Some(parsed) => parsed,
+        None => parse_leaf(chain)?,
+    };
 
     if wants_ta || wants_pkix {
         let rest = parse_rest(chain)?;
@@ -339,6 +349,13 @@ pub fn verify(
     Err(failure.unwrap_or(Error::NoMatch))
 }
 
+fn parse_leaf<'a>(chain: &'a [CertificateDer<'_>]) -> Result<(CertView<'a>, Digests<'a>), Error> {
+    let der = chain.first().ok_or(Error::EmptyChain)?;
+    let view =
+        CertView::parse(der).map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;
+    Ok((view, Digests::new(view.der, view.spki)))
+}
+
 /// Decodes the certificates above the leaf; only the DANE-TA and PKIX paths need them.
 fn parse_rest<'a>(chain: &'a [CertificateDer<'_>]) -> Result<Vec<CertView<'a>>, Error> {
     chain
@@ -358,6 +375,43 @@ struct Candidate {
     depth: Option<usize>,
 }
 
+/// What a successful path validation tells the matcher.
+struct PathFound {
+    /// Index of the anchor used, in the slice passed.
+    anchor: usize,
+    /// Chain position of the topmost presented certificate of the path (0 = the leaf).
+    top_depth: usize,
+}
+
+fn validate_path(
+    chain: &[CertificateDer<'_>],
+    anchors: &[TrustAnchor<'_>],
+    policy: &Policy,
+    now: UnixTime,
+) -> Result<PathFound, webpki::Error> {
+    let ee = webpki::EndEntityCert::try_from(&chain[0])?;
+    let intermediates = chain.get(1..).unwrap_or_default();
+    let path = ee.verify_for_usage(
+        policy.algs,
+        anchors,
+        intermediates,
+        now,
+        webpki::KeyUsage::server_auth(),
+        None,
+        None,
+    )?;
+    let anchor = anchors
+        .iter()
+        .position(|a| std::ptr::eq(a, path.anchor()))
+        .unwrap_or(0);
+    let top_depth = path
+        .intermediate_certificates()
+        .next_back()
+        .and_then(|top| chain.iter().position(|c| c.as_ref() == top.der().as_ref()))
+        .unwrap_or(0);
+    Ok(PathFound { anchor, top_depth })
+}
+
 /// RFC 7671 §5.2, RFC 7672 §3.1.2. `Err(None)`: no record matched anything.
 fn dane_ta<'a>(
     chain: &'a [CertificateDer<'a>],
@@ -370,6 +424,7 @@ fn dane_ta<'a>(
     let mut digests: Vec<Digests<'_>> = rest.iter().map(|v| Digests::new(v.der, v.spki)).collect();
     let mut anchors: Vec<TrustAnchor<'a>> = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
+    let mut bare_keys: Vec<(usize, &'a [u8])> = Vec::new();
     let mut failure = None;
     for (index, r) in tlsa.usable(policy) {
         if r.usage() != CertUsage::DaneTa {
@@ -378,100 +433,108 @@ fn dane_ta<'a>(
         // A certificate the server sent, above the leaf (OpenSSL: TA records are matched at
         // depth > 0 only).
         for (i, d) in digests.iter_mut().enumerate() {
-            if d.matches(r) {
-                match anchor_from_view(&rest[i]) {
-                    Ok(a) => {
-                        anchors.push(a);
-                        candidates.push(Candidate {
-                            record_index: index,
-                            depth: Some(i + 1),
-                        });
-                    }
-                    Err(reason) => {
-                        failure.get_or_insert(Error::MalformedCertificate { depth: i + 1, reason });
-                    }
+            if !d.matches(r) {
+                continue;
+            }
+            match anchor_from_view(&rest[i]) {
+                Ok(a) => {
+                    anchors.push(a);
+                    candidates.push(Candidate {
+                        record_index: index,
+                        depth: Some(i + 1),
+                    });
+                }
+                Err(reason) => {
+                    failure.get_or_insert(Error::MalformedCertificate {
+                        depth: i + 1,
+                        reason,
+                    });
                 }
             }
         }
         // RFC 7671 §5.2.2: the record itself may carry the anchor the server did not send.
+        // Full data was checked when the set was built, so these parses succeed.
         if r.matching() == Matching::Full {
             match r.selector() {
                 Selector::Cert => {
-                    // Validated as a certificate when the set was built.
-                    if let Ok(view) = CertView::parse(r.data()) {
-                        if let Ok(a) = anchor_from_view(&view) {
-                            anchors.push(a);
-                            candidates.push(Candidate {
-                                record_index: index,
-                                depth: None,
-                            });
-                        }
-                    }
-                }
-                Selector::Spki => {
-                    // A bare key has no name: pair it with each issuer name in the chain.
-                    let Ok(spki) = der::spki_contents(r.data()) else {
-                        continue;
-                    };
-                    let mut seen: Vec<&[u8]> = Vec::new();
-                    for issuer in std::iter::once(leaf).chain(rest.iter()).map(|v| v.issuer) {
-                        if seen.contains(&issuer) {
-                            continue;
-                        }
-                        seen.push(issuer);
-                        anchors.push(TrustAnchor {
-                            subject: issuer.into(),
-                            subject_public_key_info: spki.into(),
-                            name_constraints: None,
-                        });
+                    if let Ok(a) = CertView::parse(r.data()).and_then(|v| anchor_from_view(&v)) {
+                        anchors.push(a);
                         candidates.push(Candidate {
                             record_index: index,
                             depth: None,
                         });
                     }
                 }
+                Selector::Spki => {
+                    if let Ok(spki) = der::spki_contents(r.data()) {
+                        bare_keys.push((index, spki));
+                    }
+                }
                 _ => {}
             }
         }
     }
-    if anchors.is_empty() {
+
+    // A bare key has no name: it becomes an anchor under the issuer name of a presented
+    // certificate. Like OpenSSL (which tries it on the top of the chain it built), first
+    // pair it with the issuers that no other presented certificate claims as its subject;
+    // the other issuer names are tried only if that fails.
+    let all: Vec<&CertView<'a>> = std::iter::once(leaf).chain(rest.iter()).collect();
+    let mut top_issuers: Vec<&'a [u8]> = Vec::new();
+    let mut other_issuers: Vec<&'a [u8]> = Vec::new();
+    if !bare_keys.is_empty() {
+        for (i, c) in all.iter().enumerate() {
+            let claimed = all
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && o.subject == c.issuer);
+            let list = if claimed {
+                &mut other_issuers
+            } else {
+                &mut top_issuers
+            };
+            if !list.contains(&c.issuer) {
+                list.push(c.issuer);
+            }
+        }
+        other_issuers.retain(|n| !top_issuers.contains(n));
+    }
+    let add_bare = |anchors: &mut Vec<TrustAnchor<'a>>,
+                    candidates: &mut Vec<Candidate>,
+                    names: &[&'a [u8]]| {
+        for &(record_index, spki) in &bare_keys {
+            for &name in names {
+                anchors.push(TrustAnchor {
+                    subject: name.into(),
+                    subject_public_key_info: spki.into(),
+                    name_constraints: None,
+                });
+                candidates.push(Candidate {
+                    record_index,
+                    depth: None,
+                });
+            }
+        }
+    };
+    add_bare(&mut anchors, &mut candidates, &top_issuers);
+    if anchors.is_empty() && other_issuers.is_empty() {
         return Err(failure);
     }
 
-    let ee = webpki::EndEntityCert::try_from(&chain[0]).map_err(|reason| {
-        Some(Error::ChainInvalid {
-            usage: CertUsage::DaneTa,
-            reason,
-        })
-    })?;
-    let intermediates = chain.get(1..).unwrap_or_default();
-    let path = ee
-        .verify_for_usage(
-            policy.algs,
-            &anchors,
-            intermediates,
-            now,
-            webpki::KeyUsage::server_auth(),
-            None,
-            None,
-        )
-        .map_err(|e| Some(chain_error(e, chain, now, CertUsage::DaneTa)))?;
-    let used = anchors
-        .iter()
-        .position(|a| std::ptr::eq(a, path.anchor()))
-        .and_then(|i| candidates.get(i))
-        .ok_or(None)?;
+    let mut found = validate_path(chain, &anchors, policy, now);
+    if found.is_err() && !other_issuers.is_empty() {
+        add_bare(&mut anchors, &mut candidates, &other_issuers);
+        found = validate_path(chain, &anchors, policy, now);
+    }
+    let found = found.map_err(|e| Some(chain_error(e, chain, now, CertUsage::DaneTa)))?;
+    let used = candidates.get(found.anchor).ok_or(None)?;
     let record = &tlsa.records()[used.record_index];
     let depth = match used.depth {
         Some(d) => d,
         // 2 0 0: the anchor counts as appended to the chain.
         None if record.selector() == Selector::Cert => chain.len(),
         // 2 1 0: the topmost presented certificate it signed.
-        None => path
-            .intermediate_certificates()
-            .next_back()
-            .and_then(|top| chain.iter().position(|c| c.as_ref() == top.der().as_ref()))
-            .unwrap_or(0),
+        None => found.top_depth,
     };
     // RFC 7671 §5.2, RFC 7672 §3.2.2: names are checked below a DANE-TA anchor.
     let name = check_names(leaf, policy).map_err(Some)?;
@@ -526,7 +589,10 @@ fn pkix(
         let mut above: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
         for (n, c) in path.intermediate_certificates().enumerate() {
             let der = c.der();
-            let depth = chain.iter().position(|p| p.as_ref() == der.as_ref()).unwrap_or(n + 1);
+            let depth = chain
+                .iter()
+                .position(|p| p.as_ref() == der.as_ref())
+                .unwrap_or(n + 1);
             above.push((depth, der.to_vec(), c.subject_public_key_info().to_vec()));
         }
         let anchor = path.anchor();
@@ -586,7 +652,12 @@ fn check_names(leaf: &CertView<'_>, policy: &Policy) -> Result<ReferenceName, Er
 }
 
 /// Maps a rustls-webpki failure, locating an expired or not-yet-valid certificate.
-fn chain_error(e: webpki::Error, chain: &[CertificateDer<'_>], now: UnixTime, usage: CertUsage) -> Error {
+fn chain_error(
+    e: webpki::Error,
+    chain: &[CertificateDer<'_>],
+    now: UnixTime,
+    usage: CertUsage,
+) -> Error {
     let now = now.as_secs();
     match e {
         webpki::Error::CertExpired { .. } => Error::Expired {
@@ -635,10 +706,12 @@ impl<'a> Digests<'a> {
         match r.matching() {
             Matching::Full => input == r.data(),
             Matching::Sha256 => {
-                self.sha256[slot].get_or_insert_with(|| Sha256::digest(input).into())[..] == *r.data()
+                self.sha256[slot].get_or_insert_with(|| Sha256::digest(input).into())[..]
+                    == *r.data()
             }
             Matching::Sha512 => {
-                self.sha512[slot].get_or_insert_with(|| Sha512::digest(input).into())[..] == *r.data()
+                self.sha512[slot].get_or_insert_with(|| Sha512::digest(input).into())[..]
+                    == *r.data()
             }
             _ => false,
         }
@@ -659,7 +732,9 @@ pub fn verify_raw_public_key(
         .map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;
     let mut digests = Digests::new(&[], spki_der);
     tlsa.usable(policy)
-        .find(|(_, r)| r.usage() == CertUsage::DaneEe && r.selector() == Selector::Spki && digests.matches(r))
+        .find(|(_, r)| {
+            r.usage() == CertUsage::DaneEe && r.selector() == Selector::Spki && digests.matches(r)
+        })
         .map(|(index, r)| Verified {
             record_index: index,
             record: r.clone(),

@@ -44,9 +44,18 @@ fn digest_length_must_match_rfc6698_2_1_3() {
     let short = Tlsa::new(3, 1, 1, &good.data()[..31]);
     let sha256_as_512 = Tlsa::new(3, 1, 2, good.data());
     let s = set([short.clone(), sha256_as_512]);
-    assert_eq!(s.status(0), Some(RecordStatus::Unusable(Unusable::BadDigestLength)));
-    assert_eq!(s.status(1), Some(RecordStatus::Unusable(Unusable::BadDigestLength)));
-    assert_eq!(verify(&h.chain2(), &s, &smtp(), now()), Err(Error::NoUsableRecords));
+    assert_eq!(
+        s.status(0),
+        Some(RecordStatus::Unusable(Unusable::BadDigestLength))
+    );
+    assert_eq!(
+        s.status(1),
+        Some(RecordStatus::Unusable(Unusable::BadDigestLength))
+    );
+    assert_eq!(
+        verify(&h.chain2(), &s, &smtp(), now()),
+        Err(Error::NoUsableRecords)
+    );
     // A bad-length record beside a good one does not hide it.
     let v = verify(&h.chain2(), &set([short, good]), &smtp(), now()).unwrap();
     assert_eq!(v.record_index(), 1);
@@ -81,7 +90,10 @@ fn unknown_or_private_parameters_are_unusable_rfc7671_4() {
     // All unusable: "no usable records", which the caller must see as such (RFC 7672 §2.2:
     // TLS still mandatory, unauthenticated), never as a match and never as a mismatch.
     assert!(!s.has_usable(&smtp()));
-    assert_eq!(verify(&h.chain2(), &s, &smtp(), now()), Err(Error::NoUsableRecords));
+    assert_eq!(
+        verify(&h.chain2(), &s, &smtp(), now()),
+        Err(Error::NoUsableRecords)
+    );
     // Mixed RRset: only the usable record counts.
     let mixed = set(bad.into_iter().chain([good]));
     let v = verify(&h.chain2(), &mixed, &smtp(), now()).unwrap();
@@ -90,9 +102,18 @@ fn unknown_or_private_parameters_are_unusable_rfc7671_4() {
 
 #[test]
 fn malformed_full_data_is_unusable_rfc7671_4() {
-    let s = set([Tlsa::new(2, 0, 0, vec![0x30, 0x03, 1, 2, 3]), Tlsa::new(2, 1, 0, vec![0x30, 0x00])]);
-    assert_eq!(s.status(0), Some(RecordStatus::Unusable(Unusable::MalformedData)));
-    assert_eq!(s.status(1), Some(RecordStatus::Unusable(Unusable::MalformedData)));
+    let s = set([
+        Tlsa::new(2, 0, 0, vec![0x30, 0x03, 1, 2, 3]),
+        Tlsa::new(2, 1, 0, vec![0x30, 0x00]),
+    ]);
+    assert_eq!(
+        s.status(0),
+        Some(RecordStatus::Unusable(Unusable::MalformedData))
+    );
+    assert_eq!(
+        s.status(1),
+        Some(RecordStatus::Unusable(Unusable::MalformedData))
+    );
 }
 
 #[test]
@@ -102,19 +123,40 @@ fn digest_agility_uses_strongest_digest_per_usage_selector_rfc7671_9() {
     let sha512 = rec(&h.leaf.der, 3, 1, 2);
     // SHA2-512 published (and wrong): the matching SHA2-256 record must not be used.
     let s = set([sha256.clone(), flipped(&sha512)]);
-    assert_eq!(s.status(0), Some(RecordStatus::Unusable(Unusable::WeakerDigest)));
+    assert_eq!(
+        s.status(0),
+        Some(RecordStatus::Unusable(Unusable::WeakerDigest))
+    );
     assert_eq!(verify(&h.chain2(), &s, &smtp(), now()), Err(Error::NoMatch));
     // The strongest digest matches.
     let s = set([flipped(&sha256), sha512.clone()]);
-    assert_eq!(verify(&h.chain2(), &s, &smtp(), now()).unwrap().record_index(), 1);
+    assert_eq!(
+        verify(&h.chain2(), &s, &smtp(), now())
+            .unwrap()
+            .record_index(),
+        1
+    );
     // A verifier that does not support SHA2-512 uses the SHA2-256 records.
     let s = TlsaSet::with_digest_order([sha256.clone(), flipped(&sha512)], &[Matching::Sha256]);
-    assert_eq!(s.status(1), Some(RecordStatus::Unusable(Unusable::UnsupportedDigest)));
-    assert_eq!(verify(&h.chain2(), &s, &smtp(), now()).unwrap().record_index(), 0);
+    assert_eq!(
+        s.status(1),
+        Some(RecordStatus::Unusable(Unusable::UnsupportedDigest))
+    );
+    assert_eq!(
+        verify(&h.chain2(), &s, &smtp(), now())
+            .unwrap()
+            .record_index(),
+        0
+    );
     // Agility is per (usage, selector): a 3 0 2 record leaves 3 1 1 usable.
     let s = set([sha256.clone(), flipped(&rec(&h.leaf.der, 3, 0, 2))]);
     assert_eq!(s.status(0), Some(RecordStatus::Usable));
-    assert_eq!(verify(&h.chain2(), &s, &smtp(), now()).unwrap().record_index(), 0);
+    assert_eq!(
+        verify(&h.chain2(), &s, &smtp(), now())
+            .unwrap()
+            .record_index(),
+        0
+    );
 }
 
 #[test]
@@ -123,7 +165,12 @@ fn full_matching_is_exact_data_not_a_digest_rfc7671_9() {
     let full = rec(&h.leaf.der, 3, 1, 0);
     let s = set([flipped(&rec(&h.leaf.der, 3, 1, 2)), full]);
     assert_eq!(s.status(1), Some(RecordStatus::Usable));
-    assert_eq!(verify(&h.chain2(), &s, &smtp(), now()).unwrap().record_index(), 1);
+    assert_eq!(
+        verify(&h.chain2(), &s, &smtp(), now())
+            .unwrap()
+            .record_index(),
+        1
+    );
 }
 
 // ---------------------------------------------------------------- DANE-EE(3)
@@ -140,7 +187,10 @@ fn dane_ee_ignores_expiry_names_and_chain_rfc7671_5_1_rfc7672_3_1_1() {
     for (s, m) in [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)] {
         for policy in [smtp(), generic()] {
             let v = verify(&chain, &set([rec(&leaf.der, 3, s, m)]), &policy, now()).unwrap();
-            assert_eq!((v.usage(), v.depth(), v.name()), (CertUsage::DaneEe, 0, None));
+            assert_eq!(
+                (v.usage(), v.depth(), v.name()),
+                (CertUsage::DaneEe, 0, None)
+            );
         }
     }
 }
@@ -159,7 +209,10 @@ fn dane_ee_name_checks_are_opt_in_openssl_default_rfc7671_5_1() {
     let s = set([rec(&leaf.der, 3, 1, 1)]);
     assert!(verify(&chain, &s, &generic(), now()).is_ok());
     let checked = generic().with_dane_ee_name_checks(true);
-    assert!(matches!(verify(&chain, &s, &checked, now()), Err(Error::NameMismatch { .. })));
+    assert!(matches!(
+        verify(&chain, &s, &checked, now()),
+        Err(Error::NameMismatch { .. })
+    ));
     let ok = generic()
         .with_reference_name(name("other.example.org"))
         .with_dane_ee_name_checks(true);
@@ -173,9 +226,16 @@ fn dane_ee_spki_authenticates_raw_public_keys_rfc7250_rfc7671_5_1() {
     let spki = h.leaf.spki();
     let s = set([rec(&h.leaf.der, 3, 0, 1), rec(&h.leaf.der, 3, 1, 1)]);
     let v = dane::verify_raw_public_key(&spki, &s, &smtp()).unwrap();
-    assert_eq!(v.record_index(), 1, "a 3 0 x record cannot match a bare key");
+    assert_eq!(
+        v.record_index(),
+        1,
+        "a 3 0 x record cannot match a bare key"
+    );
     let other = Hierarchy::new(Alg::Ed25519, &[HOST]).leaf.spki();
-    assert_eq!(dane::verify_raw_public_key(&other, &s, &smtp()), Err(Error::NoMatch));
+    assert_eq!(
+        dane::verify_raw_public_key(&other, &s, &smtp()),
+        Err(Error::NoMatch)
+    );
     assert!(matches!(
         dane::verify_raw_public_key(&[0x30, 0x01, 0x00], &s, &smtp()),
         Err(Error::MalformedCertificate { depth: 0, .. })
@@ -187,10 +247,25 @@ fn dane_ee_spki_authenticates_raw_public_keys_rfc7250_rfc7671_5_1() {
 #[test]
 fn dane_ta_certificate_in_chain_rfc7671_5_2_rfc7672_3_1_2() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
-    let v = verify(&h.chain2(), &set([rec(&h.intermediate.der, 2, 1, 1)]), &smtp(), now()).unwrap();
-    assert_eq!((v.usage(), v.depth(), v.anchor_from_record()), (CertUsage::DaneTa, 1, false));
+    let v = verify(
+        &h.chain2(),
+        &set([rec(&h.intermediate.der, 2, 1, 1)]),
+        &smtp(),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(
+        (v.usage(), v.depth(), v.anchor_from_record()),
+        (CertUsage::DaneTa, 1, false)
+    );
     assert_eq!(v.name().unwrap().as_str(), HOST);
-    let v = verify(&h.chain3(), &set([rec(&h.root.der, 2, 0, 1)]), &smtp(), now()).unwrap();
+    let v = verify(
+        &h.chain3(),
+        &set([rec(&h.root.der, 2, 0, 1)]),
+        &smtp(),
+        now(),
+    )
+    .unwrap();
     assert_eq!(v.depth(), 2);
 }
 
@@ -198,7 +273,12 @@ fn dane_ta_certificate_in_chain_rfc7671_5_2_rfc7672_3_1_2() {
 fn dane_ta_never_matches_the_leaf_openssl() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
     assert_eq!(
-        verify(&h.chain2(), &set([rec(&h.leaf.der, 2, 1, 1)]), &smtp(), now()),
+        verify(
+            &h.chain2(),
+            &set([rec(&h.leaf.der, 2, 1, 1)]),
+            &smtp(),
+            now()
+        ),
         Err(Error::NoMatch)
     );
 }
@@ -207,24 +287,51 @@ fn dane_ta_never_matches_the_leaf_openssl() {
 fn dane_ta_from_the_record_when_not_sent_rfc7671_5_2_2() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
     // 2 0 0: the full root certificate in the record; counts as appended to the chain.
-    let v = verify(&h.chain2(), &set([rec(&h.root.der, 2, 0, 0)]), &smtp(), now()).unwrap();
+    let v = verify(
+        &h.chain2(),
+        &set([rec(&h.root.der, 2, 0, 0)]),
+        &smtp(),
+        now(),
+    )
+    .unwrap();
     assert_eq!((v.depth(), v.anchor_from_record()), (2, true));
     // 2 1 0: the bare root key; reports the topmost presented certificate it signed.
-    let v = verify(&h.chain2(), &set([rec(&h.root.der, 2, 1, 0)]), &smtp(), now()).unwrap();
+    let v = verify(
+        &h.chain2(),
+        &set([rec(&h.root.der, 2, 1, 0)]),
+        &smtp(),
+        now(),
+    )
+    .unwrap();
     assert_eq!((v.depth(), v.anchor_from_record()), (1, true));
     // The intermediate's bare key, chain of the leaf alone.
-    let v = verify(&[h.leaf.der.clone()], &set([rec(&h.intermediate.der, 2, 1, 0)]), &smtp(), now())
-        .unwrap();
+    let v = verify(
+        std::slice::from_ref(&h.leaf.der),
+        &set([rec(&h.intermediate.der, 2, 1, 0)]),
+        &smtp(),
+        now(),
+    )
+    .unwrap();
     assert_eq!(v.depth(), 0);
     // A digest of a certificate that was not sent cannot match anything.
     assert_eq!(
-        verify(&h.chain2(), &set([rec(&h.root.der, 2, 0, 1)]), &smtp(), now()),
+        verify(
+            &h.chain2(),
+            &set([rec(&h.root.der, 2, 0, 1)]),
+            &smtp(),
+            now()
+        ),
         Err(Error::NoMatch)
     );
     // Another key as 2 1 0: the leaf's chain does not lead to it.
     let other = Hierarchy::new(Alg::P256, &[HOST]);
     assert!(matches!(
-        verify(&h.chain2(), &set([rec(&other.root.der, 2, 1, 0)]), &smtp(), now()),
+        verify(
+            &h.chain2(),
+            &set([rec(&other.root.der, 2, 1, 0)]),
+            &smtp(),
+            now()
+        ),
         Err(Error::ChainInvalid { .. })
     ));
 }
@@ -233,10 +340,20 @@ fn dane_ta_from_the_record_when_not_sent_rfc7671_5_2_2() {
 fn dane_ta_checks_reference_identifiers_rfc7672_3_2_2() {
     let h = Hierarchy::new(Alg::P256, &["mx.other.example"]);
     let s = set([rec(&h.intermediate.der, 2, 1, 1)]);
-    assert!(matches!(verify(&h.chain2(), &s, &smtp(), now()), Err(Error::NameMismatch { .. })));
+    assert!(matches!(
+        verify(&h.chain2(), &s, &smtp(), now()),
+        Err(Error::NameMismatch { .. })
+    ));
     // The next-hop domain, as a second reference identifier (secure MX, RFC 7672 §3.2.2).
     let p = smtp().with_reference_name(name("mx.other.example"));
-    assert_eq!(verify(&h.chain2(), &s, &p, now()).unwrap().name().unwrap().as_str(), "mx.other.example");
+    assert_eq!(
+        verify(&h.chain2(), &s, &p, now())
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "mx.other.example"
+    );
 }
 
 #[test]
@@ -250,18 +367,31 @@ fn dane_ta_checks_validity_below_the_anchor_not_of_the_anchor_rfc7671_5_2() {
     // Below the anchor, dates count: expired intermediate under a root anchor.
     let s_root = set([rec(&root.der, 2, 1, 1)]);
     let chain = vec![leaf.der.clone(), old_int.der.clone(), root.der.clone()];
-    assert_eq!(verify(&chain, &s_root, &smtp(), now()), Err(Error::Expired { depth: Some(1) }));
+    assert_eq!(
+        verify(&chain, &s_root, &smtp(), now()),
+        Err(Error::Expired { depth: Some(1) })
+    );
     // Expired and not-yet-valid leaves.
     let int = root.issue(&Spec::ca("Int"));
     let expired = int.issue(&Spec::leaf(&[HOST]).valid((2020, 1, 1), (2021, 1, 1)));
     let early = int.issue(&Spec::leaf(&[HOST]).valid((2030, 1, 1), (2031, 1, 1)));
     let s_int = set([rec(&int.der, 2, 1, 1)]);
     assert_eq!(
-        verify(&[expired.der.clone(), int.der.clone()], &s_int, &smtp(), now()),
+        verify(
+            &[expired.der.clone(), int.der.clone()],
+            &s_int,
+            &smtp(),
+            now()
+        ),
         Err(Error::Expired { depth: Some(0) })
     );
     assert_eq!(
-        verify(&[early.der.clone(), int.der.clone()], &s_int, &smtp(), now()),
+        verify(
+            &[early.der.clone(), int.der.clone()],
+            &s_int,
+            &smtp(),
+            now()
+        ),
         Err(Error::NotYetValid { depth: Some(0) })
     );
 }
@@ -279,17 +409,23 @@ fn dane_ta_requires_ca_intermediates_and_server_auth_eku_rfc7671_5_2() {
     ));
     // EKU: clientAuth only is refused under DANE-TA; no EKU at all is accepted.
     let int = root.issue(&Spec::ca("Int"));
-    let client_only = int.issue(&Spec::leaf(&[HOST]).eku(vec![ExtendedKeyUsagePurpose::ClientAuth]));
+    let client_only =
+        int.issue(&Spec::leaf(&[HOST]).eku(vec![ExtendedKeyUsagePurpose::ClientAuth]));
     let no_eku = int.issue(&Spec::leaf(&[HOST]).eku(vec![]));
     let s = set([rec(&int.der, 2, 1, 1)]);
     assert!(matches!(
-        verify(&[client_only.der.clone(), int.der.clone()], &s, &smtp(), now()),
+        verify(
+            &[client_only.der.clone(), int.der.clone()],
+            &s,
+            &smtp(),
+            now()
+        ),
         Err(Error::ChainInvalid { .. })
     ));
     assert!(verify(&[no_eku.der.clone(), int.der.clone()], &s, &smtp(), now()).is_ok());
     // DANE-EE checks neither.
     let s_ee = set([rec(&client_only.der, 3, 1, 1)]);
-    assert!(verify(&[client_only.der.clone()], &s_ee, &smtp(), now()).is_ok());
+    assert!(verify(std::slice::from_ref(&client_only.der), &s_ee, &smtp(), now()).is_ok());
 }
 
 #[test]
@@ -330,23 +466,41 @@ fn pkix_ee_needs_pkix_validation_and_names_rfc6698_2_1_1_rfc7671_5_4() {
     let s = set([rec(&h.leaf.der, 1, 1, 1)]);
     let p = generic().with_pkix_roots(roots(&h.root));
     let v = verify(&h.chain2(), &s, &p, now()).unwrap();
-    assert_eq!((v.usage(), v.depth(), v.name().unwrap().as_str()), (CertUsage::PkixEe, 0, HOST));
+    assert_eq!(
+        (v.usage(), v.depth(), v.name().unwrap().as_str()),
+        (CertUsage::PkixEe, 0, HOST)
+    );
     // No roots: never authenticated (OpenSSL with an empty trust store).
-    assert_eq!(verify(&h.chain2(), &s, &generic(), now()), Err(Error::NoPkixRoots));
+    assert_eq!(
+        verify(&h.chain2(), &s, &generic(), now()),
+        Err(Error::NoPkixRoots)
+    );
     // Roots that do not issue this chain.
     let other = Hierarchy::new(Alg::P256, &[HOST]);
     let p_other = generic().with_pkix_roots(roots(&other.root));
-    assert!(matches!(verify(&h.chain2(), &s, &p_other, now()), Err(Error::Pkix(_))));
+    assert!(matches!(
+        verify(&h.chain2(), &s, &p_other, now()),
+        Err(Error::Pkix(_))
+    ));
     // Wrong name.
     let p_name = Policy::generic(name("www.example.net")).with_pkix_roots(roots(&h.root));
-    assert!(matches!(verify(&h.chain2(), &s, &p_name, now()), Err(Error::NameMismatch { .. })));
+    assert!(matches!(
+        verify(&h.chain2(), &s, &p_name, now()),
+        Err(Error::NameMismatch { .. })
+    ));
 }
 
 #[test]
 fn pkix_ta_matches_a_certificate_of_the_validated_path_rfc7671_5_3() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
     let p = generic().with_pkix_roots(roots(&h.root));
-    let v = verify(&h.chain2(), &set([rec(&h.intermediate.der, 0, 1, 1)]), &p, now()).unwrap();
+    let v = verify(
+        &h.chain2(),
+        &set([rec(&h.intermediate.der, 0, 1, 1)]),
+        &p,
+        now(),
+    )
+    .unwrap();
     assert_eq!((v.usage(), v.depth()), (CertUsage::PkixTa, 1));
     // The root, not sent: found through the caller's roots; depth as if appended.
     let v = verify(&h.chain2(), &set([rec(&h.root.der, 0, 0, 1)]), &p, now()).unwrap();
@@ -356,7 +510,12 @@ fn pkix_ta_matches_a_certificate_of_the_validated_path_rfc7671_5_3() {
     // A CA outside the validated path does not count.
     let other = Hierarchy::new(Alg::P256, &[HOST]);
     assert_eq!(
-        verify(&h.chain2(), &set([rec(&other.intermediate.der, 0, 1, 1)]), &p, now()),
+        verify(
+            &h.chain2(),
+            &set([rec(&other.intermediate.der, 0, 1, 1)]),
+            &p,
+            now()
+        ),
         Err(Error::NoMatch)
     );
 }
@@ -367,10 +526,18 @@ fn pkix_usages_are_unusable_for_smtp_rfc7672_3_1_3() {
     let s = set([rec(&h.leaf.der, 1, 1, 1), rec(&h.intermediate.der, 0, 1, 1)]);
     let p = smtp().with_pkix_roots(roots(&h.root));
     assert!(!s.has_usable(&p));
-    assert_eq!(verify(&h.chain2(), &s, &p, now()), Err(Error::NoUsableRecords));
+    assert_eq!(
+        verify(&h.chain2(), &s, &p, now()),
+        Err(Error::NoUsableRecords)
+    );
     // The Generic profile can opt out too.
-    let g = generic().with_pkix_roots(roots(&h.root)).without_pkix_usages();
-    assert_eq!(verify(&h.chain2(), &s, &g, now()), Err(Error::NoUsableRecords));
+    let g = generic()
+        .with_pkix_roots(roots(&h.root))
+        .without_pkix_usages();
+    assert_eq!(
+        verify(&h.chain2(), &s, &g, now()),
+        Err(Error::NoUsableRecords)
+    );
 }
 
 // ---------------------------------------------------------------- names
@@ -381,7 +548,12 @@ fn names_wildcard_only_whole_leftmost_label_rfc7672_3_2_3() {
     let s = set([rec(&root.der, 2, 1, 1)]);
     let check = |sans: &[&str], host: &str| {
         let leaf = root.issue(&Spec::leaf(sans));
-        verify(&[leaf.der.clone(), root.der.clone()], &s, &Policy::smtp(name(host)), now())
+        verify(
+            &[leaf.der.clone(), root.der.clone()],
+            &s,
+            &Policy::smtp(name(host)),
+            now(),
+        )
     };
     assert!(check(&["*.example.net"], "mx.example.net").is_ok());
     assert!(check(&["*.EXAMPLE.NET."], "MX.example.net.").is_ok());
@@ -403,7 +575,10 @@ fn names_common_name_only_without_dns_san_rfc6125_6_4_4() {
     // No SAN at all: the CN is used.
     assert!(run(Spec::leaf(&[]).cn(HOST)).is_ok());
     // A DNS SAN is present: the CN is ignored.
-    assert!(matches!(run(Spec::leaf(&["other.example.net"]).cn(HOST)), Err(Error::NameMismatch { .. })));
+    assert!(matches!(
+        run(Spec::leaf(&["other.example.net"]).cn(HOST)),
+        Err(Error::NameMismatch { .. })
+    ));
 }
 
 // ---------------------------------------------------------------- input errors
@@ -414,15 +589,28 @@ fn malformed_certificates_give_a_typed_error_with_depth() {
     let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01]);
     let s_ee = set([rec(&h.leaf.der, 3, 1, 1)]);
     assert!(matches!(
-        verify(&[garbage.clone()], &s_ee, &smtp(), now()),
+        verify(std::slice::from_ref(&garbage), &s_ee, &smtp(), now()),
         Err(Error::MalformedCertificate { depth: 0, .. })
     ));
     // DANE-EE never looks above the leaf, so a bad certificate there does not matter ...
-    assert!(verify(&[h.leaf.der.clone(), garbage.clone()], &s_ee, &smtp(), now()).is_ok());
+    assert!(
+        verify(
+            &[h.leaf.der.clone(), garbage.clone()],
+            &s_ee,
+            &smtp(),
+            now()
+        )
+        .is_ok()
+    );
     // ... but DANE-TA has to decode it.
     let s_ta = set([rec(&h.intermediate.der, 2, 1, 1)]);
     assert!(matches!(
-        verify(&[h.leaf.der.clone(), h.intermediate.der.clone(), garbage], &s_ta, &smtp(), now()),
+        verify(
+            &[h.leaf.der.clone(), h.intermediate.der.clone(), garbage],
+            &s_ta,
+            &smtp(),
+            now()
+        ),
         Err(Error::MalformedCertificate { depth: 2, .. })
     ));
     let mut truncated = h.leaf.der.to_vec();
@@ -439,13 +627,44 @@ fn failures_map_to_tls_rpt_result_types_rfc8460_4_3() {
     use dane::TlsRptResult as R;
     let cases = [
         (Error::NoUsableRecords, R::TlsaInvalid, "tlsa-invalid"),
-        (Error::NoMatch, R::CertificateNotTrusted, "certificate-not-trusted"),
-        (Error::Expired { depth: Some(0) }, R::CertificateExpired, "certificate-expired"),
-        (Error::NotYetValid { depth: None }, R::CertificateExpired, "certificate-expired"),
-        (Error::NameMismatch { names: HOST.into() }, R::CertificateHostMismatch, "certificate-host-mismatch"),
-        (Error::MalformedCertificate { depth: 1, reason: "x" }, R::ValidationFailure, "validation-failure"),
-        (Error::EmptyChain, R::ValidationFailure, "validation-failure"),
-        (Error::NoPkixRoots, R::CertificateNotTrusted, "certificate-not-trusted"),
+        (
+            Error::NoMatch,
+            R::CertificateNotTrusted,
+            "certificate-not-trusted",
+        ),
+        (
+            Error::Expired { depth: Some(0) },
+            R::CertificateExpired,
+            "certificate-expired",
+        ),
+        (
+            Error::NotYetValid { depth: None },
+            R::CertificateExpired,
+            "certificate-expired",
+        ),
+        (
+            Error::NameMismatch { names: HOST.into() },
+            R::CertificateHostMismatch,
+            "certificate-host-mismatch",
+        ),
+        (
+            Error::MalformedCertificate {
+                depth: 1,
+                reason: "x",
+            },
+            R::ValidationFailure,
+            "validation-failure",
+        ),
+        (
+            Error::EmptyChain,
+            R::ValidationFailure,
+            "validation-failure",
+        ),
+        (
+            Error::NoPkixRoots,
+            R::CertificateNotTrusted,
+            "certificate-not-trusted",
+        ),
     ];
     for (e, r, s) in cases {
         assert_eq!(e.tls_rpt_result(), r, "{e}");
@@ -458,11 +677,37 @@ fn generated_records_match_what_operators_publish() {
     use sha2::Digest;
     let h = Hierarchy::new(Alg::Rsa2048, &[HOST]);
     let spki = h.leaf.spki();
-    let t = Tlsa::from_certificate(&h.leaf.der, CertUsage::DaneEe, Selector::Spki, Matching::Sha256).unwrap();
+    let t = Tlsa::from_certificate(
+        &h.leaf.der,
+        CertUsage::DaneEe,
+        Selector::Spki,
+        Matching::Sha256,
+    )
+    .unwrap();
     assert_eq!(t.data(), sha2::Sha256::digest(&spki).as_slice());
-    let t = Tlsa::from_certificate(&h.leaf.der, CertUsage::DaneTa, Selector::Cert, Matching::Sha512).unwrap();
+    let t = Tlsa::from_certificate(
+        &h.leaf.der,
+        CertUsage::DaneTa,
+        Selector::Cert,
+        Matching::Sha512,
+    )
+    .unwrap();
     assert_eq!(t.data(), sha2::Sha512::digest(&h.leaf.der).as_slice());
-    let t = Tlsa::from_certificate(&h.leaf.der, CertUsage::DaneTa, Selector::Spki, Matching::Full).unwrap();
+    let t = Tlsa::from_certificate(
+        &h.leaf.der,
+        CertUsage::DaneTa,
+        Selector::Spki,
+        Matching::Full,
+    )
+    .unwrap();
     assert_eq!(t.data(), spki.as_slice());
-    assert!(Tlsa::from_certificate(&h.leaf.der, CertUsage::DaneEe, Selector::Other(7), Matching::Sha256).is_err());
+    assert!(
+        Tlsa::from_certificate(
+            &h.leaf.der,
+            CertUsage::DaneEe,
+            Selector::Other(7),
+            Matching::Sha256
+        )
+        .is_err()
+    );
 }

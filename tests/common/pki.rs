@@ -1,8 +1,6 @@
 //! Certificate hierarchies generated at test time (rcgen): no certificate is committed.
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
-use std::sync::OnceLock;
-
 use dane::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -19,21 +17,17 @@ pub enum Alg {
 
 pub const ALGS: [Alg; 3] = [Alg::P256, Alg::Ed25519, Alg::Rsa2048];
 
-/// A fresh key. RSA keys come from the `rsa` crate (ring cannot generate them); one RSA key
-/// is generated per test binary and reused, which is enough to exercise RSA signatures.
+/// A fresh key. RSA keys come from the `rsa` crate (ring cannot generate them).
 pub fn key(alg: Alg) -> KeyPair {
     match alg {
         Alg::P256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap(),
         Alg::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap(),
         Alg::Rsa2048 => {
-            static PKCS8: OnceLock<Vec<u8>> = OnceLock::new();
-            let der = PKCS8.get_or_init(|| {
-                use rsa::pkcs8::EncodePrivateKey;
-                let k = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
-                k.to_pkcs8_der().unwrap().as_bytes().to_vec()
-            });
+            use rsa::pkcs8::EncodePrivateKey;
+            let k = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
+            let der = k.to_pkcs8_der().unwrap().as_bytes().to_vec();
             KeyPair::from_pkcs8_der_and_sign_algo(
-                &PrivatePkcs8KeyDer::from(der.clone()),
+                &PrivatePkcs8KeyDer::from(der),
                 &rcgen::PKCS_RSA_SHA256,
             )
             .unwrap()
@@ -107,13 +101,15 @@ impl Spec {
     fn params(&self) -> CertificateParams {
         let mut p = CertificateParams::default();
         p.distinguished_name = rcgen::DistinguishedName::new();
-        p.distinguished_name.push(DnType::CommonName, self.cn.clone());
+        p.distinguished_name
+            .push(DnType::CommonName, self.cn.clone());
         p.subject_alt_names = self
             .dns
             .iter()
             .map(|d| SanType::DnsName(d.clone().try_into().unwrap()))
             .collect();
-        p.not_before = rcgen::date_time_ymd(self.not_before.0, self.not_before.1, self.not_before.2);
+        p.not_before =
+            rcgen::date_time_ymd(self.not_before.0, self.not_before.1, self.not_before.2);
         p.not_after = rcgen::date_time_ymd(self.not_after.0, self.not_after.1, self.not_after.2);
         p.extended_key_usages = self.eku.clone();
         if self.ca {
@@ -130,6 +126,7 @@ impl Spec {
 /// A generated certificate with its key.
 pub struct Cert {
     pub der: CertificateDer<'static>,
+    pub pem: String,
     pub key: KeyPair,
     params: CertificateParams,
 }
@@ -139,8 +136,14 @@ impl Cert {
     pub fn self_signed(spec: &Spec) -> Self {
         let key = key(spec.alg);
         let params = spec.params();
-        let der = params.self_signed(&key).unwrap().der().clone();
-        Self { der, key, params }
+        let cert = params.self_signed(&key).unwrap();
+        let (der, pem) = (cert.der().clone(), cert.pem());
+        Self {
+            der,
+            pem,
+            key,
+            params,
+        }
     }
 
     /// A certificate issued by `self`.
@@ -148,8 +151,14 @@ impl Cert {
         let key = key(spec.alg);
         let params = spec.params();
         let issuer = Issuer::from_params(&self.params, &self.key);
-        let der = params.signed_by(&key, &issuer).unwrap().der().clone();
-        Cert { der, key, params }
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        let (der, pem) = (cert.der().clone(), cert.pem());
+        Cert {
+            der,
+            pem,
+            key,
+            params,
+        }
     }
 
     pub fn private_key(&self) -> PrivateKeyDer<'static> {
