@@ -52,9 +52,9 @@ impl<'a> CertView<'a> {
         let subject = tbs.read(der::SEQUENCE)?;
         let spki = tbs.read(der::SEQUENCE)?;
         der::check_spki_contents(spki.contents)?;
+        // issuerUniqueID [1], subjectUniqueID [2], extensions [3]: each read as one TLV.
         let mut extensions = None;
         while !tbs.is_empty() {
-            // issuerUniqueID [1], subjectUniqueID [2], extensions [3]
             let tlv = tbs.read_any()?;
             match tlv.tag {
                 0x81 | 0x82 | 0xa1 | 0xa2 => {}

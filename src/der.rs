@@ -53,13 +53,15 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     pub(crate) fn read_any(&mut self) -> Result<Tlv<'a>, DerError> {
         let input = self.rest;
-        let (&tag, after_tag) = input.split_first().ok_or("truncated: missing tag")?;
+        let (tag, first) = match input {
+            [tag, first, ..] => (*tag, *first),
+            _ => return Err("truncated: missing tag or length"),
+        };
         if tag & 0x1f == 0x1f {
             return Err("multi-octet tags are not supported");
         }
-        let (&first, after_len0) = after_tag.split_first().ok_or("truncated: missing length")?;
-        let (len, after_len) = if first < 0x80 {
-            (usize::from(first), after_len0)
+        let (len, header) = if first < 0x80 {
+            (usize::from(first), 2)
         } else {
             let n = usize::from(first & 0x7f);
             if n == 0 {
@@ -68,9 +70,7 @@ impl<'a> Reader<'a> {
             if n > 4 {
                 return Err("length too large");
             }
-            let (octets, rest) = after_len0
-                .split_at_checked(n)
-                .ok_or("truncated: length octets")?;
+            let octets = input.get(2..2 + n).ok_or("truncated: length octets")?;
             if octets.first() == Some(&0) {
                 return Err("non-minimal length encoding");
             }
@@ -80,15 +80,15 @@ impl<'a> Reader<'a> {
             if len < 0x80 {
                 return Err("non-minimal length encoding");
             }
-            (len, rest)
+            (len, 2 + n)
         };
-        let (contents, rest) = after_len
-            .split_at_checked(len)
+        let total = header
+            .checked_add(len)
             .ok_or("truncated: contents shorter than length")?;
-        let header_len = input.len() - after_len.len();
-        let encoded = input
-            .get(..header_len + len)
+        let (encoded, rest) = input
+            .split_at_checked(total)
             .ok_or("truncated: contents shorter than length")?;
+        let contents = encoded.get(header..).unwrap_or_default();
         self.rest = rest;
         Ok(Tlv {
             tag,

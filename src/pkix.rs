@@ -62,6 +62,18 @@ impl PkixRoots {
         })
     }
 
+    /// Whether a PKIX-TA record matches one of the roots.
+    pub(crate) fn any_matches(&self, r: &crate::record::Tlsa) -> bool {
+        let by_cert = self.certs.iter().any(|c| {
+            CertView::parse(c).is_ok_and(|v| crate::verify::Digests::new(v.der, v.spki).matches(r))
+        });
+        by_cert
+            || self.anchors.iter().any(|a| {
+                let spki = webpki::spki_for_anchor(a);
+                crate::verify::Digests::new(&[], spki.as_ref()).matches(r)
+            })
+    }
+
     /// Number of roots.
     pub fn len(&self) -> usize {
         self.anchors.len()

@@ -155,7 +155,50 @@ pub struct Tlsa {
     usage: CertUsage,
     selector: Selector,
     matching: Matching,
-    data: Arc<[u8]>,
+    data: Data,
+}
+
+/// Association data: digests (at most 64 octets) are stored inline, so cloning a record, as
+/// [`Verified`](crate::Verified) does, costs no allocation and no atomic operation.
+#[derive(Clone)]
+enum Data {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Shared(Arc<[u8]>),
+}
+
+const INLINE: usize = 64;
+
+impl Data {
+    fn new(bytes: &[u8]) -> Self {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= INLINE => {
+                let mut buf = [0; INLINE];
+                buf[..bytes.len()].copy_from_slice(bytes);
+                Self::Inline { len, buf }
+            }
+            _ => Self::Shared(bytes.into()),
+        }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            Self::Shared(bytes) => bytes,
+        }
+    }
+}
+
+impl PartialEq for Data {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+impl Eq for Data {}
+impl std::hash::Hash for Data {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
 }
 
 impl Tlsa {
@@ -164,13 +207,13 @@ impl Tlsa {
         usage: impl Into<CertUsage>,
         selector: impl Into<Selector>,
         matching: impl Into<Matching>,
-        data: impl Into<Arc<[u8]>>,
+        data: impl AsRef<[u8]>,
     ) -> Self {
         Self {
             usage: usage.into(),
             selector: selector.into(),
             matching: matching.into(),
-            data: data.into(),
+            data: Data::new(data.as_ref()),
         }
     }
 
@@ -190,8 +233,9 @@ impl Tlsa {
     }
 
     /// The certificate association data.
+    #[inline]
     pub fn data(&self) -> &[u8] {
-        &self.data
+        self.data.as_slice()
     }
 
     /// Parses wire-format RDATA (RFC 6698 §2.1): three octets, then the association data.
@@ -204,13 +248,13 @@ impl Tlsa {
 
     /// Wire-format RDATA.
     pub fn to_rdata(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(3 + self.data.len());
+        let mut out = Vec::with_capacity(3 + self.data().len());
         out.extend_from_slice(&[
             self.usage.into(),
             self.selector.into(),
             self.matching.into(),
         ]);
-        out.extend_from_slice(&self.data);
+        out.extend_from_slice(self.data());
         out
     }
 
@@ -246,10 +290,10 @@ impl Tlsa {
         selector: Selector,
         matching: Matching,
     ) -> Result<Self, Error> {
-        let data: Arc<[u8]> = match matching {
-            Matching::Full => selected.into(),
-            Matching::Sha256 => Sha256::digest(selected).as_slice().into(),
-            Matching::Sha512 => Sha512::digest(selected).as_slice().into(),
+        let data = match matching {
+            Matching::Full => Data::new(selected),
+            Matching::Sha256 => Data::new(&Sha256::digest(selected)),
+            Matching::Sha512 => Data::new(&Sha512::digest(selected)),
             other => return Err(Error::Unsupported(format!("matching type {other}"))),
         };
         Ok(Self {
@@ -267,7 +311,7 @@ impl Tlsa {
             self.usage,
             self.selector,
             self.matching,
-            Hex(&self.data)
+            Hex(self.data())
         )
     }
 }
@@ -355,7 +399,7 @@ impl fmt::Display for Tlsa {
                 self.usage,
                 self.selector,
                 self.matching,
-                Hex(&self.data)
+                Hex(self.data())
             )
         }
     }

@@ -53,6 +53,9 @@ pub const DEFAULT_DIGEST_ORDER: &[Matching] = &[Matching::Sha512, Matching::Sha2
 pub struct TlsaSet {
     records: Vec<Tlsa>,
     status: Vec<RecordStatus>,
+    /// Indexes of the usable records, grouped by usage (index = usage value 0..=3), so the
+    /// matcher visits only what it can use.
+    by_usage: [Vec<usize>; 4],
 }
 
 impl TlsaSet {
@@ -94,7 +97,19 @@ impl TlsaSet {
                 status[i] = RecordStatus::Unusable(Unusable::WeakerDigest);
             }
         }
-        Self { records, status }
+        let mut by_usage: [Vec<usize>; 4] = Default::default();
+        for (i, (r, st)) in records.iter().zip(&status).enumerate() {
+            if *st == RecordStatus::Usable {
+                if let Some(list) = by_usage.get_mut(usize::from(u8::from(r.usage()))) {
+                    list.push(i);
+                }
+            }
+        }
+        Self {
+            records,
+            status,
+            by_usage,
+        }
     }
 
     /// All records, usable or not, in the order given.
@@ -137,11 +152,36 @@ impl TlsaSet {
             .map(|(i, (r, _))| (i, r))
     }
 
+    /// The usable records of one usage (policy not applied), with their index.
+    pub(crate) fn usable_of(&self, usage: CertUsage) -> impl Iterator<Item = (usize, &Tlsa)> {
+        let list = match usage {
+            CertUsage::PkixTa => &self.by_usage[0],
+            CertUsage::PkixEe => &self.by_usage[1],
+            CertUsage::DaneTa => &self.by_usage[2],
+            CertUsage::DaneEe => &self.by_usage[3],
+            _ => &self.by_usage[0][..0],
+        };
+        list.iter()
+            .filter_map(|&i| self.records.get(i).map(|r| (i, r)))
+    }
+
+    /// Whether records of `usage` are usable under `policy`.
+    pub(crate) fn has_usable_of(&self, usage: CertUsage, policy: &Policy) -> bool {
+        policy.allows_usage(usage) && self.usable_of(usage).next().is_some()
+    }
+
     /// Whether at least one record is usable under `policy`. When not, RFC 7672 §2.2 and
     /// RFC 7671 §4 say DANE authentication is not possible; what follows (fail,
     /// unauthenticated TLS, another verifier) is the caller's choice.
     pub fn has_usable(&self, policy: &Policy) -> bool {
-        self.usable(policy).next().is_some()
+        [
+            CertUsage::DaneEe,
+            CertUsage::DaneTa,
+            CertUsage::PkixEe,
+            CertUsage::PkixTa,
+        ]
+        .into_iter()
+        .any(|u| self.has_usable_of(u, policy))
     }
 }
 

@@ -271,35 +271,26 @@ pub fn verify(
     policy: &Policy,
     now: UnixTime,
 ) -> Result<Verified, Error> {
-    let (mut wants_ta, mut wants_pkix, mut any) = (false, false, false);
-    let mut leaf: Option<(CertView<'_>, Digests<'_>)> = None;
+    let wants_ta = tlsa.has_usable_of(CertUsage::DaneTa, policy);
+    let wants_pkix = tlsa.has_usable_of(CertUsage::PkixEe, policy)
+        || tlsa.has_usable_of(CertUsage::PkixTa, policy);
+    let mut ee = tlsa.usable_of(CertUsage::DaneEe).peekable();
+    if ee.peek().is_none() && !wants_ta && !wants_pkix {
+        return Err(Error::NoUsableRecords);
+    }
+    let leaf = CertView::parse(chain.first().ok_or(Error::EmptyChain)?)
+        .map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;
+    let mut leaf_digests = Digests::new(leaf.der, leaf.spki);
     let mut failure: Option<Error> = None;
 
     // RFC 7671 §5.1 / RFC 7672 §3.1.1: DANE-EE binds the leaf key (or certificate) to the
-    // service; nothing else is checked. One pass over the records: DANE-EE ones are tried
-    // at once, the others only noted.
-    for (index, r) in tlsa.usable(policy) {
-        any = true;
-        match r.usage() {
-            CertUsage::DaneEe => {}
-            CertUsage::DaneTa => {
-                wants_ta = true;
-                continue;
-            }
-            _ => {
-                wants_pkix = true;
-                continue;
-            }
-        }
-        let (view, digests) = match &mut leaf {
-            Some(parsed) => parsed,
-            None => leaf.insert(parse_leaf(chain)?),
-        };
-        if !digests.matches(r) {
+    // service; nothing else is checked.
+    for (index, r) in ee {
+        if !leaf_digests.matches(r) {
             continue;
         }
         let name = if policy.dane_ee_name_checks {
-            match check_names(view, policy) {
+            match check_names(&leaf, policy) {
                 Ok(name) => Some(name),
                 Err(e) => {
                     failure.get_or_insert(e);
@@ -317,13 +308,6 @@ pub fn verify(
             anchor_from_record: false,
         });
     }
-    if !any {
-        return Err(Error::NoUsableRecords);
-    }
-    let (leaf, mut leaf_digests) = match leaf {
-        Some(parsed) => parsed,
-        None => parse_leaf(chain)?,
-    };
 
     if wants_ta || wants_pkix {
         let rest = parse_rest(chain)?;
@@ -337,7 +321,7 @@ pub fn verify(
             }
         }
         if wants_pkix {
-            match pkix(chain, &leaf, &mut leaf_digests, tlsa, policy, now) {
+            match pkix(chain, &leaf, &rest, &mut leaf_digests, tlsa, policy, now) {
                 Ok(v) => return Ok(v),
                 Err(Some(e)) => {
                     failure.get_or_insert(e);
@@ -347,13 +331,6 @@ pub fn verify(
         }
     }
     Err(failure.unwrap_or(Error::NoMatch))
-}
-
-fn parse_leaf<'a>(chain: &'a [CertificateDer<'_>]) -> Result<(CertView<'a>, Digests<'a>), Error> {
-    let der = chain.first().ok_or(Error::EmptyChain)?;
-    let view =
-        CertView::parse(der).map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;
-    Ok((view, Digests::new(view.der, view.spki)))
 }
 
 /// Decodes the certificates above the leaf; only the DANE-TA and PKIX paths need them.
@@ -426,10 +403,7 @@ fn dane_ta<'a>(
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut bare_keys: Vec<(usize, &'a [u8])> = Vec::new();
     let mut failure = None;
-    for (index, r) in tlsa.usable(policy) {
-        if r.usage() != CertUsage::DaneTa {
-            continue;
-        }
+    for (index, r) in tlsa.usable_of(CertUsage::DaneTa) {
         // A certificate the server sent, above the leaf (OpenSSL: TA records are matched at
         // depth > 0 only).
         for (i, d) in digests.iter_mut().enumerate() {
@@ -526,7 +500,16 @@ fn dane_ta<'a>(
         add_bare(&mut anchors, &mut candidates, &other_issuers);
         found = validate_path(chain, &anchors, policy, now);
     }
-    let found = found.map_err(|e| Some(chain_error(e, chain, now, CertUsage::DaneTa)))?;
+    let anchor_depths: Vec<usize> = candidates.iter().filter_map(|c| c.depth).collect();
+    let found = found.map_err(|e| {
+        Some(chain_error(
+            e,
+            chain,
+            &anchor_depths,
+            now,
+            CertUsage::DaneTa,
+        ))
+    })?;
     let used = candidates.get(found.anchor).ok_or(None)?;
     let record = &tlsa.records()[used.record_index];
     let depth = match used.depth {
@@ -548,42 +531,67 @@ fn dane_ta<'a>(
 }
 
 /// RFC 6698 §2.1.1, RFC 7671 §5.3–5.4. `Err(None)`: no record matched.
+#[allow(clippy::too_many_arguments, reason = "private helper of `verify`")]
 fn pkix(
     chain: &[CertificateDer<'_>],
     leaf: &CertView<'_>,
+    rest: &[CertView<'_>],
     leaf_digests: &mut Digests<'_>,
     tlsa: &TlsaSet,
     policy: &Policy,
     now: UnixTime,
 ) -> Result<Verified, Option<Error>> {
-    let roots = policy.roots.as_deref().ok_or(Some(Error::NoPkixRoots))?;
+    // Which records could apply, before paying for path validation: a failure is only
+    // reported for a record that matched something (else it is a plain "no match").
+    let ee_match = tlsa
+        .usable_of(CertUsage::PkixEe)
+        .find(|(_, r)| leaf_digests.matches(r))
+        .map(|(index, _)| index);
+    let ta_records: Vec<(usize, &Tlsa)> = if policy.allows_usage(CertUsage::PkixTa) {
+        tlsa.usable_of(CertUsage::PkixTa).collect()
+    } else {
+        Vec::new()
+    };
+    if ee_match.is_none() && ta_records.is_empty() {
+        return Err(None);
+    }
+    let mut rest_digests: Vec<Digests<'_>> =
+        rest.iter().map(|v| Digests::new(v.der, v.spki)).collect();
+    let mut ta_matches_sent = || {
+        ta_records
+            .iter()
+            .any(|(_, r)| rest_digests.iter_mut().any(|d| d.matches(r)))
+    };
+    let Some(roots) = policy.roots.as_deref() else {
+        return Err((ee_match.is_some() || ta_matches_sent()).then_some(Error::NoPkixRoots));
+    };
     let ee = webpki::EndEntityCert::try_from(&chain[0]).map_err(|e| Some(Error::Pkix(e)))?;
     let intermediates = chain.get(1..).unwrap_or_default();
-    let path = ee
-        .verify_for_usage(
-            policy.algs,
-            roots.anchors(),
-            intermediates,
-            now,
-            webpki::KeyUsage::server_auth(),
-            None,
-            None,
-        )
-        .map_err(|e| {
-            Some(match chain_error(e, chain, now, CertUsage::PkixTa) {
-                Error::ChainInvalid { reason, .. } => Error::Pkix(reason),
-                other => other,
-            })
-        })?;
-
-    let mut matched: Option<(usize, usize)> = None;
-    // PKIX-EE: the leaf itself.
-    for (index, r) in tlsa.usable(policy) {
-        if r.usage() == CertUsage::PkixEe && leaf_digests.matches(r) {
-            matched = Some((index, 0));
-            break;
+    let path = match ee.verify_for_usage(
+        policy.algs,
+        roots.anchors(),
+        intermediates,
+        now,
+        webpki::KeyUsage::server_auth(),
+        None,
+        None,
+    ) {
+        Ok(path) => path,
+        Err(e) => {
+            let relevant = ee_match.is_some()
+                || ta_matches_sent()
+                || ta_records.iter().any(|(_, r)| roots.any_matches(r));
+            return Err(relevant.then(|| {
+                match chain_error(e, chain, &[], now, CertUsage::PkixTa) {
+                    Error::ChainInvalid { reason, .. } => Error::Pkix(reason),
+                    other => other,
+                }
+            }));
         }
-    }
+    };
+
+    // PKIX-EE: the leaf itself.
+    let mut matched: Option<(usize, usize)> = ee_match.map(|index| (index, 0));
     // PKIX-TA: a certificate of the validated path above the leaf, or its root.
     if matched.is_none() {
         let mut above: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
@@ -601,10 +609,7 @@ fn pkix(
         let anchor_depth = anchor_cert
             .and_then(|der| chain.iter().position(|p| p.as_ref() == der))
             .unwrap_or(above.len() + 1);
-        'records: for (index, r) in tlsa.usable(policy) {
-            if r.usage() != CertUsage::PkixTa {
-                continue;
-            }
+        'records: for &(index, r) in &ta_records {
             for (depth, der, spki) in &above {
                 if Digests::new(der, spki).matches(r) {
                     matched = Some((index, *depth));
@@ -651,24 +656,27 @@ fn check_names(leaf: &CertView<'_>, policy: &Policy) -> Result<ReferenceName, Er
         })
 }
 
-/// Maps a rustls-webpki failure, locating an expired or not-yet-valid certificate.
+/// Maps a rustls-webpki failure, locating an expired or not-yet-valid certificate. The
+/// trust anchors at `anchor_depths` are skipped: their own dates are never checked.
 fn chain_error(
     e: webpki::Error,
     chain: &[CertificateDer<'_>],
+    anchor_depths: &[usize],
     now: UnixTime,
     usage: CertUsage,
 ) -> Error {
     let now = now.as_secs();
+    let find = |want: fn((bool, bool)) -> bool| {
+        chain.iter().enumerate().position(|(depth, c)| {
+            !anchor_depths.contains(&depth) && cert::validity_at(c, now).is_some_and(want)
+        })
+    };
     match e {
         webpki::Error::CertExpired { .. } => Error::Expired {
-            depth: chain
-                .iter()
-                .position(|c| cert::validity_at(c, now).is_some_and(|(expired, _)| expired)),
+            depth: find(|(expired, _)| expired),
         },
         webpki::Error::CertNotValidYet { .. } => Error::NotYetValid {
-            depth: chain
-                .iter()
-                .position(|c| cert::validity_at(c, now).is_some_and(|(_, early)| early)),
+            depth: find(|(_, early)| early),
         },
         reason => Error::ChainInvalid { usage, reason },
     }

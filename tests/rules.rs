@@ -425,7 +425,15 @@ fn dane_ta_requires_ca_intermediates_and_server_auth_eku_rfc7671_5_2() {
     assert!(verify(&[no_eku.der.clone(), int.der.clone()], &s, &smtp(), now()).is_ok());
     // DANE-EE checks neither.
     let s_ee = set([rec(&client_only.der, 3, 1, 1)]);
-    assert!(verify(std::slice::from_ref(&client_only.der), &s_ee, &smtp(), now()).is_ok());
+    assert!(
+        verify(
+            std::slice::from_ref(&client_only.der),
+            &s_ee,
+            &smtp(),
+            now()
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -482,6 +490,16 @@ fn pkix_ee_needs_pkix_validation_and_names_rfc6698_2_1_1_rfc7671_5_4() {
         verify(&h.chain2(), &s, &p_other, now()),
         Err(Error::Pkix(_))
     ));
+    // A PKIX-EE record that matches nothing is "no match", whatever the roots say.
+    let s_other = set([rec(&other.leaf.der, 1, 1, 1)]);
+    assert_eq!(
+        verify(&h.chain2(), &s_other, &generic(), now()),
+        Err(Error::NoMatch)
+    );
+    assert_eq!(
+        verify(&h.chain2(), &s_other, &p_other, now()),
+        Err(Error::NoMatch)
+    );
     // Wrong name.
     let p_name = Policy::generic(name("www.example.net")).with_pkix_roots(roots(&h.root));
     assert!(matches!(
