@@ -60,6 +60,20 @@ fn core(c: &mut Criterion) {
         b.iter(|| verify(black_box(&chain2), &pkix111, &generic, now).unwrap())
     });
 
+    // The same 3 1 1 check on an RSA-2048 chain (294-byte SPKI: five SHA-256 blocks
+    // instead of two), with its own floor.
+    let rsa = Hierarchy::new(Alg::Rsa2048, &[host]);
+    let rsa_old = Hierarchy::new(Alg::Rsa2048, &[host]);
+    let rsa_spki = rsa.leaf.spki();
+    let rsa_chain = rsa.chain3();
+    let rsa311 = TlsaSet::new([rec(&rsa_old.leaf.der, 3, 1, 1), rec(&rsa.leaf.der, 3, 1, 1)]);
+    g.bench_function("sha256_leaf_spki_rsa2048", |b| {
+        b.iter(|| sha2::Sha256::digest(black_box(&rsa_spki)))
+    });
+    g.bench_function("dane_ee_311_rsa2048", |b| {
+        b.iter(|| verify(black_box(&rsa_chain), &rsa311, &smtp, now).unwrap())
+    });
+
     let text = format!(
         "3 1 1 {}",
         rec(&h.leaf.der, 3, 1, 1)

@@ -99,10 +99,10 @@ impl TlsaSet {
         }
         let mut by_usage: [Vec<usize>; 4] = Default::default();
         for (i, (r, st)) in records.iter().zip(&status).enumerate() {
-            if *st == RecordStatus::Usable {
-                if let Some(list) = by_usage.get_mut(usize::from(u8::from(r.usage()))) {
-                    list.push(i);
-                }
+            if *st == RecordStatus::Usable
+                && let Some(list) = by_usage.get_mut(usize::from(u8::from(r.usage())))
+            {
+                list.push(i);
             }
         }
         Self {
