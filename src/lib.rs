@@ -106,3 +106,8 @@ pub use pkix::PkixRoots;
 pub use record::{CertUsage, Matching, Selector, Tlsa};
 pub use rrset::{DEFAULT_DIGEST_ORDER, RecordStatus, TlsaSet, Unusable};
 pub use verify::{Policy, Profile, Verified, verify, verify_raw_public_key};
+
+/// The README's example, compiled as a doctest so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
