@@ -89,6 +89,8 @@
     trivial_numeric_casts
 )]
 
+#[cfg(feature = "rustls")]
+mod adapter;
 mod cert;
 mod der;
 mod error;
@@ -98,6 +100,8 @@ mod record;
 mod rrset;
 mod verify;
 
+#[cfg(feature = "rustls")]
+pub use adapter::{DaneVerifier, NoUsableRecords, Outcome, TlsaStore, danger};
 pub use error::{Error, TlsRptResult, TlsaParseError};
 pub use names::{InvalidName, ReferenceName};
 /// The certificate, key and time types shared with rustls and rustls-webpki.

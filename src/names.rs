@@ -68,6 +68,12 @@ impl ReferenceName {
         Ok(Self(Arc::from(trimmed.to_ascii_lowercase())))
     }
 
+    /// `invalid` (RFC 6761), a stand-in replaced before use.
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    pub(crate) fn placeholder() -> Self {
+        Self(Arc::from("invalid"))
+    }
+
     /// The normalised name (lower case, no trailing dot).
     pub fn as_str(&self) -> &str {
         &self.0

@@ -79,6 +79,17 @@ impl Policy {
         self
     }
 
+    /// Replaces the TLSA base domain (the first reference identifier), keeping the others.
+    pub fn with_base_domain(mut self, base_domain: ReferenceName) -> Self {
+        self.names.retain(|n| *n != base_domain);
+        if self.names.is_empty() {
+            self.names.push(base_domain);
+        } else {
+            self.names[0] = base_domain;
+        }
+        self
+    }
+
     /// PKIX roots for PKIX-TA(0) and PKIX-EE(1) records (Generic profile only). Without
     /// roots such a record can never authenticate the peer (the same as OpenSSL with an
     /// empty trust store).

@@ -1,0 +1,398 @@
+//! Real rustls handshakes on 127.0.0.1 (tokio + tokio-rustls) with `DaneVerifier`.
+#![cfg(feature = "rustls")]
+
+mod common;
+use common::pki::{ALGS, Alg, Cert, Hierarchy, Spec};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use dane::pki_types::{CertificateDer, ServerName};
+use dane::{
+    CertUsage, DaneVerifier, Error, NoUsableRecords, Outcome, Policy, Profile, ReferenceName, Tlsa,
+    TlsaSet, TlsaStore, danger,
+};
+use rustls::crypto::CryptoProvider;
+use rustls::version::{TLS12, TLS13};
+use rustls::{ServerConfig, SupportedProtocolVersion};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const HOST: &str = "mx.example.net";
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn rec(der: &CertificateDer<'_>, u: u8, s: u8, m: u8) -> Tlsa {
+    Tlsa::from_certificate(der, u.into(), s.into(), m.into()).unwrap()
+}
+
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    leaf: &Cert,
+    version: &'static SupportedProtocolVersion,
+) -> Arc<ServerConfig> {
+    Arc::new(
+        ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[version])
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, leaf.private_key())
+            .unwrap(),
+    )
+}
+
+/// Serves `config` on a fresh loopback port: each connection completes the handshake, reads
+/// one line and echoes it back.
+async fn serve(config: Arc<ServerConfig>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(tcp).await {
+                    let mut buf = [0u8; 64];
+                    if let Ok(n) = tls.read(&mut buf).await {
+                        let _ = tls.write_all(&buf[..n]).await;
+                        let _ = tls.shutdown().await;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Connects with `verifier`'s config under `name`, exchanges a line, returns the outcome.
+async fn connect_with(
+    addr: SocketAddr,
+    config: rustls::ClientConfig,
+    name: &str,
+) -> Result<(), rustls::Error> {
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let server_name = ServerName::try_from(name.to_owned()).unwrap();
+    let mut tls = connector.connect(server_name, tcp).await.map_err(|e| {
+        e.into_inner()
+            .and_then(|i| i.downcast::<rustls::Error>().ok())
+            .map(|b| *b)
+            .unwrap_or(rustls::Error::General("I/O error".into()))
+    })?;
+    tls.write_all(b"ping\n").await.unwrap();
+    let mut buf = Vec::new();
+    tls.read_to_end(&mut buf).await.unwrap();
+    assert_eq!(buf, b"ping\n");
+    Ok(())
+}
+
+async fn connect(
+    addr: SocketAddr,
+    verifier: &DaneVerifier,
+    name: &str,
+) -> Result<Outcome, rustls::Error> {
+    connect_with(addr, verifier.client_config().unwrap(), name).await?;
+    Ok(verifier
+        .outcome()
+        .expect("an outcome after a verified handshake"))
+}
+
+/// Our error inside rustls' `InvalidCertificate(Other(..))`.
+fn dane_error(e: &rustls::Error) -> &Error {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o)) => {
+            o.0.downcast_ref::<Error>()
+                .unwrap_or_else(|| panic!("not a dane::Error: {e:?}"))
+        }
+        other => panic!("expected InvalidCertificate(Other(dane::Error)), got {other:?}"),
+    }
+}
+
+fn smtp(name: &str) -> Policy {
+    Policy::smtp(ReferenceName::new(name).unwrap())
+}
+
+#[tokio::test]
+async fn dane_ee_311_with_expired_self_signed_leaf_and_wrong_name_rfc7672_3_1_1() {
+    let leaf = Cert::self_signed(
+        &Spec::leaf(&["something.else.example"]).valid((2000, 1, 1), (2001, 1, 1)),
+    );
+    for version in [&TLS12, &TLS13] {
+        let addr = serve(server_config(vec![leaf.der.clone()], &leaf, version)).await;
+        let v = DaneVerifier::new(
+            TlsaSet::new([rec(&leaf.der, 3, 1, 1)]),
+            smtp(HOST),
+            provider(),
+        );
+        let outcome = connect(addr, &v, HOST).await.unwrap();
+        let Outcome::Dane(verified) = &outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!((verified.usage(), verified.depth()), (CertUsage::DaneEe, 0));
+        assert!(
+            outcome
+                .to_string()
+                .starts_with("Verified TLS connection (DANE-EE(3) SPKI(1) SHA2-256(1)")
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_key_type_and_version_dane_ee_and_dane_ta() {
+    for alg in ALGS {
+        let h = Hierarchy::new(alg, &[HOST]);
+        for version in [&TLS12, &TLS13] {
+            let addr = serve(server_config(h.chain2(), &h.leaf, version)).await;
+            for (record, usage, depth) in [
+                (rec(&h.leaf.der, 3, 1, 1), CertUsage::DaneEe, 0),
+                (rec(&h.intermediate.der, 2, 1, 1), CertUsage::DaneTa, 1),
+            ] {
+                let v = DaneVerifier::for_server_name(
+                    TlsaSet::new([record]),
+                    Profile::Smtp,
+                    provider(),
+                );
+                let outcome = connect(addr, &v, HOST)
+                    .await
+                    .unwrap_or_else(|e| panic!("{alg:?} {version:?}: {e}"));
+                let Outcome::Dane(verified) = outcome else {
+                    panic!()
+                };
+                assert_eq!(
+                    (verified.usage(), verified.depth()),
+                    (usage, depth),
+                    "{alg:?} {version:?}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn dane_ta_211_checks_the_name_rfc7672_3_2_2() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let addr = serve(server_config(h.chain2(), &h.leaf, &TLS13)).await;
+    let records = || TlsaSet::new([rec(&h.intermediate.der, 2, 1, 1)]);
+    let ok = DaneVerifier::for_server_name(records(), Profile::Smtp, provider());
+    assert!(connect(addr, &ok, HOST).await.is_ok());
+    let wrong = DaneVerifier::for_server_name(records(), Profile::Smtp, provider());
+    let e = connect(addr, &wrong, "mx2.example.net").await.unwrap_err();
+    assert!(
+        matches!(dane_error(&e), Error::NameMismatch { .. }),
+        "{e:?}"
+    );
+    assert_eq!(wrong.outcome(), None);
+}
+
+#[tokio::test]
+async fn impostor_is_refused_with_our_error_and_never_falls_back() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let impostor = Hierarchy::new(Alg::P256, &[HOST]);
+    let addr = serve(server_config(impostor.chain2(), &impostor.leaf, &TLS13)).await;
+    // The fallback would accept the impostor (its own root): it must not be consulted.
+    let roots = {
+        let mut r = rustls::RootCertStore::empty();
+        r.add(impostor.root.der.clone()).unwrap();
+        Arc::new(r)
+    };
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
+        .build()
+        .unwrap();
+    let v = DaneVerifier::new(
+        TlsaSet::new([rec(&h.leaf.der, 3, 1, 1), rec(&h.intermediate.der, 2, 1, 1)]),
+        smtp(HOST),
+        provider(),
+    )
+    .with_no_usable_records(NoUsableRecords::FallBack(webpki));
+    let e = connect(addr, &v, HOST).await.unwrap_err();
+    assert_eq!(dane_error(&e), &Error::NoMatch);
+    assert_eq!(v.outcome(), None);
+}
+
+#[tokio::test]
+async fn no_usable_records_is_the_callers_choice_rfc7671_4_rfc7672_2_2() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let addr = serve(server_config(h.chain2(), &h.leaf, &TLS13)).await;
+    let unusable = || TlsaSet::new([Tlsa::new(255, 1, 1, rec(&h.leaf.der, 3, 1, 1).data())]);
+    // Default: fail.
+    let v = DaneVerifier::new(unusable(), smtp(HOST), provider());
+    let e = connect(addr, &v, HOST).await.unwrap_err();
+    assert_eq!(dane_error(&e), &Error::NoUsableRecords);
+    // Fall back to WebPKI: accepted with the right root, refused with another.
+    let webpki = |root: &CertificateDer<'static>| {
+        let mut r = rustls::RootCertStore::empty();
+        r.add(root.clone()).unwrap();
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(r), provider())
+            .build()
+            .unwrap()
+    };
+    let v = DaneVerifier::new(unusable(), smtp(HOST), provider())
+        .with_no_usable_records(NoUsableRecords::FallBack(webpki(&h.root.der)));
+    assert_eq!(connect(addr, &v, HOST).await.unwrap(), Outcome::FallBack);
+    let other = Hierarchy::new(Alg::P256, &[HOST]);
+    let v = DaneVerifier::new(unusable(), smtp(HOST), provider())
+        .with_no_usable_records(NoUsableRecords::FallBack(webpki(&other.root.der)));
+    let e = connect(addr, &v, HOST).await.unwrap_err();
+    // WebPKI's own refusal (same root name, another key: a bad signature), not ours.
+    assert!(
+        matches!(&e, rustls::Error::InvalidCertificate(c) if !matches!(c, rustls::CertificateError::Other(_))),
+        "{e:?}"
+    );
+    // Opportunistic SMTP: TLS, unauthenticated.
+    let v = DaneVerifier::new(unusable(), smtp(HOST), provider())
+        .with_no_usable_records(danger::accept_unauthenticated());
+    assert_eq!(
+        connect(addr, &v, HOST).await.unwrap(),
+        Outcome::Unauthenticated
+    );
+}
+
+#[tokio::test]
+async fn connect_by_ip_address_authenticating_the_mx_name() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let addr = serve(server_config(h.chain2(), &h.leaf, &TLS13)).await;
+    let records = TlsaSet::new([rec(&h.intermediate.der, 2, 1, 1)]);
+    let v = DaneVerifier::new(records.clone(), smtp(HOST), provider());
+    let Outcome::Dane(verified) = connect(addr, &v, "127.0.0.1").await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(verified.name().unwrap().as_str(), HOST);
+    // Without a policy, an IP address gives no reference identifier: refused.
+    let v = DaneVerifier::for_server_name(records, Profile::Smtp, provider());
+    assert!(connect(addr, &v, "127.0.0.1").await.is_err());
+}
+
+#[tokio::test]
+async fn chain_out_of_order_and_trust_anchor_not_sent_rfc7671_5_2_2() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    // leaf, root, intermediate: out of order, with the root.
+    let shuffled = vec![
+        h.leaf.der.clone(),
+        h.root.der.clone(),
+        h.intermediate.der.clone(),
+    ];
+    let addr = serve(server_config(shuffled, &h.leaf, &TLS13)).await;
+    let v = DaneVerifier::new(
+        TlsaSet::new([rec(&h.root.der, 2, 0, 1)]),
+        smtp(HOST),
+        provider(),
+    );
+    let Outcome::Dane(verified) = connect(addr, &v, HOST).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(verified.depth(), 1);
+    // The root is not sent: 2 0 0 and 2 1 0 carry it.
+    let addr = serve(server_config(h.chain2(), &h.leaf, &TLS12)).await;
+    for (s, depth) in [(0, 2), (1, 1)] {
+        let v = DaneVerifier::new(
+            TlsaSet::new([rec(&h.root.der, 2, s, 0)]),
+            smtp(HOST),
+            provider(),
+        );
+        let Outcome::Dane(verified) = connect(addr, &v, HOST).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (verified.depth(), verified.anchor_from_record()),
+            (depth, true),
+            "2 {s} 0"
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_shared_config_with_a_store_keyed_by_server_name() {
+    let a = Hierarchy::new(Alg::P256, &["a.example.net"]);
+    let b = Hierarchy::new(Alg::Ed25519, &["b.example.net"]);
+    let addr_a = serve(server_config(a.chain2(), &a.leaf, &TLS13)).await;
+    let addr_b = serve(server_config(b.chain2(), &b.leaf, &TLS12)).await;
+    let p = provider();
+    let store = Arc::new(TlsaStore::new());
+    store.insert(
+        "a.example.net",
+        TlsaSet::new([rec(&a.leaf.der, 3, 1, 1)]),
+        smtp("a.example.net"),
+        &p,
+    );
+    store.insert(
+        "B.Example.Net.",
+        TlsaSet::new([rec(&b.intermediate.der, 2, 1, 1)]),
+        smtp("b.example.net"),
+        &p,
+    );
+    let config = DaneVerifier::with_store(store.clone(), p)
+        .client_config()
+        .unwrap();
+    connect_with(addr_a, config.clone(), "a.example.net")
+        .await
+        .unwrap();
+    connect_with(addr_b, config.clone(), "b.example.net")
+        .await
+        .unwrap();
+    assert!(
+        matches!(store.outcome("a.example.net"), Some(Outcome::Dane(v)) if v.usage() == CertUsage::DaneEe)
+    );
+    assert!(
+        matches!(store.outcome("b.example.net"), Some(Outcome::Dane(v)) if v.usage() == CertUsage::DaneTa)
+    );
+    // Swapped: each server fails the other's records.
+    assert!(
+        connect_with(addr_a, config.clone(), "b.example.net")
+            .await
+            .is_err()
+    );
+    // A name without an entry fails closed.
+    let e = connect_with(addr_a, config, "c.example.net")
+        .await
+        .unwrap_err();
+    assert!(matches!(dane_error(&e), Error::Unsupported(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn raw_public_key_rfc7250_tls13() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let p = provider();
+    let spki = CertificateDer::from(h.leaf.spki());
+    let key = p
+        .key_provider
+        .load_private_key(h.leaf.private_key())
+        .unwrap();
+    let certified = Arc::new(rustls::sign::CertifiedKey::new(vec![spki], key));
+    let config = ServerConfig::builder_with_provider(p.clone())
+        .with_protocol_versions(&[&TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(
+            rustls::server::AlwaysResolvesServerRawPublicKeys::new(certified),
+        ));
+    let addr = serve(Arc::new(config)).await;
+    let v = DaneVerifier::new(
+        TlsaSet::new([rec(&h.leaf.der, 3, 1, 1)]),
+        smtp(HOST),
+        p.clone(),
+    )
+    .with_raw_public_keys();
+    let Outcome::Dane(verified) = connect(addr, &v, HOST).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(verified.usage(), CertUsage::DaneEe);
+    // Another key is refused.
+    let other = Hierarchy::new(Alg::P256, &[HOST]);
+    let v = DaneVerifier::new(
+        TlsaSet::new([rec(&other.leaf.der, 3, 1, 1)]),
+        smtp(HOST),
+        p.clone(),
+    )
+    .with_raw_public_keys();
+    assert_eq!(
+        dane_error(&connect(addr, &v, HOST).await.unwrap_err()),
+        &Error::NoMatch
+    );
+    // Asking an X.509-only server for a raw key fails: RPK is a per-connection choice.
+    let x509 = serve(server_config(h.chain2(), &h.leaf, &TLS13)).await;
+    let v = DaneVerifier::new(TlsaSet::new([rec(&h.leaf.der, 3, 1, 1)]), smtp(HOST), p)
+        .with_raw_public_keys();
+    assert!(connect(x509, &v, HOST).await.is_err());
+}
