@@ -10,8 +10,9 @@
 //!   [`verify`]. It is a pure function of (certificate chain, records, [`Policy`], time):
 //!   no I/O, no async, no clock, no DNS. The DANE-EE path decodes nothing but the leaf's
 //!   outer DER structure and computes each digest once.
-//! - **the rustls adapter** (feature `rustls`, default): a `ServerCertVerifier` that plugs
-//!   the core into any rustls client. *(Tracked as a separate milestone.)*
+//! - **the rustls adapter** (feature `rustls`, default): [`DaneVerifier`], a rustls
+//!   `ServerCertVerifier` that plugs the core into any rustls client (tokio-rustls, hyper,
+//!   lettre, an MTA). See `examples/rustls_client.rs` for a complete tokio-rustls client.
 //! - **the resolver** (feature `resolver`): DNSSEC-authenticated TLSA lookups and the RFC 7672
 //!   MX policy. *(Tracked as a separate milestone.)*
 //!
@@ -40,6 +41,29 @@
 //! assert_eq!(verified.usage(), CertUsage::DaneEe);
 //! println!("Verified TLS connection: {verified}"); // DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0
 //! # Ok(()) }
+//! ```
+//!
+//! With rustls, the same decision is made inside the handshake:
+//!
+//! ```no_run
+//! # #[cfg(feature = "rustls")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use dane::{DaneVerifier, Policy, ReferenceName, Tlsa, TlsaSet};
+//!
+//! let provider = Arc::new(rustls::crypto::ring::default_provider());
+//! let records = TlsaSet::new(["3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6".parse::<Tlsa>()?]);
+//! let verifier = DaneVerifier::new(records, Policy::smtp(ReferenceName::new("mx.example.net")?), provider);
+//! let config = Arc::new(verifier.client_config()?);
+//! let name = "mx.example.net".try_into()?; // also the SNI name (RFC 7672 §8.1)
+//! let mut tls = rustls::StreamOwned::new(
+//!     rustls::ClientConnection::new(config, name)?,
+//!     std::net::TcpStream::connect("192.0.2.25:25")?, // after EHLO/STARTTLS for SMTP
+//! );
+//! std::io::Write::flush(&mut tls)?;
+//! println!("{}", verifier.outcome().ok_or("no handshake")?); // Verified TLS connection (DANE-EE(3) …)
+//! # Ok(()) }
+//! # #[cfg(not(feature = "rustls"))] fn main() {}
 //! ```
 //!
 //! A refusal is an [`Error`] that says why (no usable records, no match, name mismatch,
@@ -77,7 +101,7 @@
 //! itself a CA certificate.
 //!
 //! ## Cargo features
-//! - `rustls` (default): the rustls adapter (see the crate's roadmap).
+//! - `rustls` (default): the rustls adapter, [`DaneVerifier`].
 //! - `serde`: `Serialize`/`Deserialize` for [`Tlsa`] (as its presentation string).
 
 #![forbid(unsafe_code, unused_must_use)]
