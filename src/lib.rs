@@ -121,6 +121,8 @@ mod error;
 mod names;
 mod pkix;
 mod record;
+#[cfg(feature = "resolver")]
+pub mod resolver;
 mod rrset;
 mod verify;
 

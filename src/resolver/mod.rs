@@ -1,0 +1,242 @@
+//! DNSSEC-authenticated TLSA lookups and the RFC 7672 (SMTP) and RFC 7673 (SRV) policies
+//! (feature `resolver`).
+//!
+//! A DANE library is only as safe as its lookups: a bogus or failed lookup read as "no TLSA"
+//! is a downgrade attack. Every lookup here returns one of:
+//! - a **secure** answer (validated from a trust anchor down),
+//! - a **secure absence** (NSEC/NSEC3 proof),
+//! - an **insecure** answer (provably unsigned: DANE does not apply),
+//! - or a [`LookupError`] (bogus, SERVFAIL, timeout, …) that has no conversion to any of
+//!   the above.
+//!
+//! Two trust modes, both behind the [`DnsSource`] trait (implement it to plug in another
+//! validating resolver):
+//! - [`ValidatingSource`]: local validation with hickory's validator against
+//!   [`TrustAnchor`]s (the IANA root by default);
+//! - [`TrustedAdSource`]: the AD bit of a validating resolver on a trusted path (the Postfix
+//!   + local Unbound model), safe only over loopback or an equally trusted link.
+//!
+//! [`TlsaResolver`] adds a TTL-bounded cache (secure answers stay secure, negative answers
+//! are cached for a bounded time, concurrent identical lookups are coalesced, the size is
+//! bounded) and the SMTP and SRV helpers.
+
+mod cache;
+mod smtp;
+mod source;
+
+use std::fmt;
+use std::time::Duration;
+
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use crate::names::ReferenceName;
+use crate::record::Tlsa;
+use crate::rrset::TlsaSet;
+
+pub use smtp::{DaneStatus, SmtpPlan, SrvPlan, Target};
+pub use source::{
+    AnswerKind, DnsAnswer, DnsSource, Security, ServerSettings, TrustAnchor, TrustedAdSource,
+    ValidatingSource,
+};
+
+/// Why a lookup gave no usable answer. None of these means "no DANE": the host is unusable
+/// for authenticated delivery (RFC 7672 §2.2: try the next MX, or defer).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// DNSSEC validation failed (bad signature, DS mismatch, expired signatures, or a
+    /// failure inside the chain of trust).
+    #[error("DNSSEC validation failed (bogus)")]
+    Bogus,
+    /// The server answered SERVFAIL (a validating resolver's answer to bogus data, too).
+    #[error("SERVFAIL")]
+    ServFail,
+    /// No answer in time.
+    #[error("timeout")]
+    Timeout,
+    /// Another error response code.
+    #[error("error response {0}")]
+    Rcode(String),
+    /// An answer whose DNSSEC status could not be determined.
+    #[error("DNSSEC status indeterminate")]
+    Indeterminate,
+    /// The domain does not exist.
+    #[error("no such domain")]
+    NoSuchDomain,
+    /// A name that is not a valid DNS name.
+    #[error("invalid name: {0}")]
+    InvalidName(String),
+    /// Bad configuration (trust anchor, servers).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Transport or other failure.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl LookupError {
+    /// A stable kebab-case name (used in `danecheck --json` as the `status`).
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::Bogus => "bogus",
+            Self::ServFail => "servfail",
+            Self::Timeout => "timeout",
+            Self::Rcode(_) => "rcode",
+            Self::Indeterminate => "indeterminate",
+            Self::NoSuchDomain => "nxdomain",
+            Self::InvalidName(_) => "invalid-name",
+            Self::Config(_) => "config",
+            Self::Other(_) => "error",
+        }
+    }
+}
+
+/// The DANE-relevant result of a TLSA lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsaLookup {
+    /// A validated TLSA RRset.
+    Secure {
+        /// The records, parsed with the core's types (usability is decided by the set).
+        records: TlsaSet,
+        /// Records whose RDATA could not be read as TLSA; counted, never silently dropped
+        /// (they are unusable, RFC 7671 §4).
+        malformed: usize,
+        /// The smallest TTL of the answer.
+        ttl: u32,
+        /// The TLSA base domain (the host the records were looked up for; a CNAME at the
+        /// TLSA owner name does not change it, RFC 7671 §7).
+        base: ReferenceName,
+    },
+    /// Validated denial of existence (NSEC/NSEC3): the host publishes no TLSA records.
+    SecureAbsent,
+    /// The answer is provably insecure: DANE does not apply.
+    Insecure,
+}
+
+impl TlsaLookup {
+    /// `secure`, `secure-absent` or `insecure` (as `danecheck tlsa --json` prints them).
+    pub fn status(&self) -> &'static str {
+        match self {
+            Self::Secure { .. } => "secure",
+            Self::SecureAbsent => "secure-absent",
+            Self::Insecure => "insecure",
+        }
+    }
+}
+
+/// Cache limits of a [`TlsaResolver`].
+#[derive(Debug, Clone, Copy)]
+pub struct CacheLimits {
+    /// Most entries kept.
+    pub max_entries: usize,
+    /// Upper bound on any positive TTL.
+    pub max_ttl: Duration,
+    /// Upper bound on the time a negative answer (NODATA, NXDOMAIN) is kept.
+    pub max_negative_ttl: Duration,
+    /// How long a failure (bogus, SERVFAIL, timeout) is remembered, so a broken zone is not
+    /// asked again for every message; 0 disables.
+    pub error_ttl: Duration,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: 10_000,
+            max_ttl: Duration::from_secs(3600),
+            max_negative_ttl: Duration::from_secs(300),
+            error_ttl: Duration::from_secs(5),
+        }
+    }
+}
+
+/// TLSA lookups, and the SMTP and SRV policies, over a [`DnsSource`], with a cache.
+pub struct TlsaResolver<S> {
+    source: S,
+    cache: cache::Cache,
+}
+
+impl<S> fmt::Debug for TlsaResolver<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsaResolver").finish_non_exhaustive()
+    }
+}
+
+impl<S: DnsSource> TlsaResolver<S> {
+    /// A resolver over `source` with [`CacheLimits::default`].
+    pub fn new(source: S) -> Self {
+        Self::with_cache_limits(source, CacheLimits::default())
+    }
+
+    /// A resolver over `source` with the given cache limits.
+    pub fn with_cache_limits(source: S, limits: CacheLimits) -> Self {
+        Self {
+            source,
+            cache: cache::Cache::new(limits),
+        }
+    }
+
+    /// One cached, coalesced query.
+    pub async fn query(&self, name: &Name, rtype: RecordType) -> Result<DnsAnswer, LookupError> {
+        self.cache
+            .get_or_fetch(name, rtype, || self.source.query(name, rtype))
+            .await
+    }
+
+    /// Looks up the TLSA RRset of `_<port>._<proto>.<host>`.
+    pub async fn lookup_tlsa(
+        &self,
+        port: u16,
+        proto: &str,
+        host: &str,
+    ) -> Result<TlsaLookup, LookupError> {
+        let base = ReferenceName::new(host)
+            .map_err(|e| LookupError::InvalidName(format!("{host}: {e}")))?;
+        let owner = tlsa_owner(port, proto, base.as_str())?;
+        let answer = self.query(&owner, RecordType::TLSA).await?;
+        Ok(tlsa_from_answer(answer, base))
+    }
+}
+
+/// `_<port>._<proto>.<host>.` as a DNS name.
+fn tlsa_owner(port: u16, proto: &str, host: &str) -> Result<Name, LookupError> {
+    fqdn(&format!("_{port}._{proto}.{host}"))
+}
+
+pub(crate) fn fqdn(name: &str) -> Result<Name, LookupError> {
+    let mut n =
+        Name::from_ascii(name).map_err(|e| LookupError::InvalidName(format!("{name}: {e}")))?;
+    n.set_fqdn(true);
+    Ok(n)
+}
+
+fn tlsa_from_answer(answer: DnsAnswer, base: ReferenceName) -> TlsaLookup {
+    match (answer.security, answer.kind) {
+        (Security::Insecure, _) => TlsaLookup::Insecure,
+        (Security::Secure, AnswerKind::Records { ttl, rdata, .. }) => {
+            let mut malformed = 0;
+            let records: Vec<Tlsa> = rdata
+                .iter()
+                .filter_map(|r| match r {
+                    RData::TLSA(t) => Some(Tlsa::new(
+                        u8::from(t.cert_usage),
+                        u8::from(t.selector),
+                        u8::from(t.matching),
+                        &t.cert_data,
+                    )),
+                    _ => {
+                        malformed += 1;
+                        None
+                    }
+                })
+                .collect();
+            TlsaLookup::Secure {
+                records: TlsaSet::new(records),
+                malformed,
+                ttl,
+                base,
+            }
+        }
+        (Security::Secure, _) => TlsaLookup::SecureAbsent,
+    }
+}

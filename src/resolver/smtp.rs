@@ -1,0 +1,272 @@
+//! RFC 7672 §2 (SMTP) and RFC 7673 (SRV): from a destination to its targets, each with the
+//! DANE status that decides how to connect.
+
+use std::net::IpAddr;
+
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use super::{AnswerKind, DnsSource, LookupError, Security, TlsaLookup, TlsaResolver, fqdn};
+use crate::names::ReferenceName;
+use crate::rrset::TlsaSet;
+use crate::verify::Policy;
+
+/// How to connect to one target.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DaneStatus {
+    /// A secure TLSA RRset with usable records: TLS is mandatory and the server must be
+    /// authenticated by these records under this policy (RFC 7672 §2.2). Send `sni` (the
+    /// TLSA base domain, RFC 7672 §8.1) as SNI.
+    Required {
+        /// The records.
+        tlsa: TlsaSet,
+        /// SMTP profile, TLSA base domain first, then the other reference identifiers.
+        policy: Policy,
+        /// The SNI name.
+        sni: ReferenceName,
+    },
+    /// A secure TLSA RRset whose records are all unusable: TLS is mandatory but the server
+    /// cannot be authenticated (RFC 7672 §2.2).
+    TlsRequiredUnauthenticated,
+    /// DANE does not apply (insecure data, or a validated absence of TLSA records):
+    /// opportunistic TLS.
+    Opportunistic,
+    /// A lookup on the way was bogus or failed: do not deliver to this target (try the next,
+    /// or defer). Never downgraded to opportunistic.
+    Unusable(LookupError),
+}
+
+impl DaneStatus {
+    /// `dane`, `tls-unauthenticated`, `opportunistic` or `unusable`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Required { .. } => "dane",
+            Self::TlsRequiredUnauthenticated => "tls-unauthenticated",
+            Self::Opportunistic => "opportunistic",
+            Self::Unusable(_) => "unusable",
+        }
+    }
+}
+
+/// One host to connect to, in preference order.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The host name as published (MX exchange or SRV target).
+    pub host: Name,
+    /// MX preference or SRV priority.
+    pub preference: u16,
+    /// SRV port (the SMTP port for MX targets).
+    pub port: u16,
+    /// Addresses whose lookup was secure: only connections to these are covered by
+    /// [`DaneStatus::Required`].
+    pub secure_addresses: Vec<IpAddr>,
+    /// Addresses whose lookup was insecure: opportunistic TLS only.
+    pub insecure_addresses: Vec<IpAddr>,
+    /// What DANE requires of connections to the secure addresses.
+    pub status: DaneStatus,
+}
+
+/// The result of [`TlsaResolver::smtp_targets`].
+#[derive(Debug, Clone)]
+pub struct SmtpPlan {
+    /// The next-hop (recipient) domain.
+    pub domain: Name,
+    /// Whether the MX RRset (or its absence) was secure.
+    pub mx_secure: bool,
+    /// Whether there was no MX RRset, so the domain is its own host (RFC 5321 §5.1).
+    pub implicit_mx: bool,
+    /// The targets in MX preference order; empty for a null MX (RFC 7505).
+    pub targets: Vec<Target>,
+}
+
+/// The result of [`TlsaResolver::srv_targets`].
+#[derive(Debug, Clone)]
+pub struct SrvPlan {
+    /// Whether the SRV RRset was secure; DANE applies only then (RFC 7673 §3).
+    pub srv_secure: bool,
+    /// The targets in priority order.
+    pub targets: Vec<Target>,
+}
+
+impl<S: DnsSource> TlsaResolver<S> {
+    /// RFC 7672 §2: the delivery targets of `domain` in MX order, with per target the DANE
+    /// status for port `port` (25 in production).
+    ///
+    /// A bogus or failed MX lookup is an error for the whole domain (defer). A failure for
+    /// one host makes only that host [`DaneStatus::Unusable`].
+    pub async fn smtp_targets(&self, domain: &str, port: u16) -> Result<SmtpPlan, LookupError> {
+        let domain_name = fqdn(domain)?;
+        let next_hop = ReferenceName::new(domain)
+            .map_err(|e| LookupError::InvalidName(format!("{domain}: {e}")))?;
+        let mx = self.query(&domain_name, RecordType::MX).await?;
+        let mx_secure = mx.security == Security::Secure;
+        let (hosts, implicit_mx) = match mx.kind {
+            AnswerKind::Records { rdata, .. } => {
+                let mut hosts: Vec<(u16, Name)> = rdata
+                    .iter()
+                    .filter_map(|r| match r {
+                        RData::MX(mx) => Some((mx.preference, mx.exchange.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                // RFC 7505: a null MX ("0 .") means the domain accepts no mail.
+                if hosts.iter().any(|(_, h)| h.is_root()) {
+                    hosts.clear();
+                }
+                hosts.sort_by_key(|(pref, _)| *pref);
+                (hosts, false)
+            }
+            AnswerKind::NoData { .. } => (vec![(0, domain_name.clone())], true),
+            AnswerKind::NxDomain { .. } => return Err(LookupError::NoSuchDomain),
+        };
+        let mut targets = Vec::with_capacity(hosts.len());
+        for (preference, host) in hosts {
+            // RFC 7672 §2.2.1, §3.2.2: the next-hop domain is a reference identifier only
+            // when the MX RRset is secure (for an implicit MX it is the host itself).
+            let extra = if mx_secure {
+                Some(next_hop.clone())
+            } else {
+                None
+            };
+            targets.push(self.target(host, preference, port, "tcp", extra).await);
+        }
+        Ok(SmtpPlan {
+            domain: domain_name,
+            mx_secure,
+            implicit_mx,
+            targets,
+        })
+    }
+
+    /// RFC 7673: the targets of `_<service>._<proto>.<domain>` SRV in priority order, each
+    /// with its DANE status for `_<port>._<proto>.<target>`. DANE applies only when the SRV
+    /// RRset is secure; otherwise every target is opportunistic.
+    pub async fn srv_targets(
+        &self,
+        service: &str,
+        proto: &str,
+        domain: &str,
+    ) -> Result<SrvPlan, LookupError> {
+        let name = fqdn(&format!("_{service}._{proto}.{domain}"))?;
+        let srv = self.query(&name, RecordType::SRV).await?;
+        let srv_secure = srv.security == Security::Secure;
+        let mut entries: Vec<(u16, u16, u16, Name)> = match srv.kind {
+            AnswerKind::Records { rdata, .. } => rdata
+                .iter()
+                .filter_map(|r| match r {
+                    RData::SRV(s) => Some((s.priority, s.weight, s.port, s.target.clone())),
+                    _ => None,
+                })
+                .filter(|(_, _, _, target)| !target.is_root())
+                .collect(),
+            _ => Vec::new(),
+        };
+        entries.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut targets = Vec::with_capacity(entries.len());
+        for (priority, _, port, host) in entries {
+            let mut t = self.target(host, priority, port, proto, None).await;
+            if !srv_secure && !matches!(t.status, DaneStatus::Unusable(_)) {
+                t.status = DaneStatus::Opportunistic;
+            }
+            targets.push(t);
+        }
+        Ok(SrvPlan {
+            srv_secure,
+            targets,
+        })
+    }
+
+    /// Address and TLSA lookups for one host (RFC 7672 §2.2, §2.2.2).
+    async fn target(
+        &self,
+        host: Name,
+        preference: u16,
+        port: u16,
+        proto: &str,
+        extra_name: Option<ReferenceName>,
+    ) -> Target {
+        let mut t = Target {
+            host: host.clone(),
+            preference,
+            port,
+            secure_addresses: Vec::new(),
+            insecure_addresses: Vec::new(),
+            status: DaneStatus::Opportunistic,
+        };
+        let mut expanded: Option<Name> = None;
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            match self.query(&host, rtype).await {
+                Ok(answer) => {
+                    let secure = answer.security == Security::Secure;
+                    if let AnswerKind::Records {
+                        rdata,
+                        owner,
+                        cnames,
+                        ..
+                    } = answer.kind
+                    {
+                        if secure && !cnames.is_empty() {
+                            expanded = Some(owner);
+                        }
+                        let list = if secure {
+                            &mut t.secure_addresses
+                        } else {
+                            &mut t.insecure_addresses
+                        };
+                        list.extend(rdata.iter().filter_map(|r| match r {
+                            RData::A(a) => Some(IpAddr::V4(a.0)),
+                            RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+                            _ => None,
+                        }));
+                    }
+                }
+                Err(e) => {
+                    // RFC 7672 §2.2: a failed address lookup makes the host unusable.
+                    t.status = DaneStatus::Unusable(e);
+                    return t;
+                }
+            }
+        }
+        // RFC 7672 §2.2: TLSA records apply only to hosts whose addresses are secure.
+        if t.secure_addresses.is_empty() {
+            return t;
+        }
+        // RFC 7672 §2.2.2: with a secure CNAME chain, the fully expanded name first, then the
+        // original name.
+        let original = host.to_ascii().trim_end_matches('.').to_owned();
+        let mut candidates = Vec::new();
+        if let Some(e) = &expanded {
+            candidates.push(e.to_ascii().trim_end_matches('.').to_owned());
+        }
+        candidates.push(original.clone());
+        for base in candidates {
+            match self.lookup_tlsa(port, proto, &base).await {
+                Ok(TlsaLookup::Secure { records, base, .. }) => {
+                    let mut policy = Policy::smtp(base.clone());
+                    if let Ok(orig) = ReferenceName::new(&original) {
+                        policy = policy.with_reference_name(orig);
+                    }
+                    if let Some(n) = &extra_name {
+                        policy = policy.with_reference_name(n.clone());
+                    }
+                    t.status = if records.has_usable(&policy) {
+                        DaneStatus::Required {
+                            tlsa: records,
+                            policy,
+                            sni: base,
+                        }
+                    } else {
+                        DaneStatus::TlsRequiredUnauthenticated
+                    };
+                    return t;
+                }
+                Ok(TlsaLookup::SecureAbsent | TlsaLookup::Insecure) => continue,
+                Err(e) => {
+                    t.status = DaneStatus::Unusable(e);
+                    return t;
+                }
+            }
+        }
+        t
+    }
+}

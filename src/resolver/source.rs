@@ -1,0 +1,458 @@
+//! Where DNS answers come from, with their DNSSEC status: the [`DnsSource`] trait and its
+//! two implementations, [`ValidatingSource`] (hickory's validator, local trust anchors) and
+//! [`TrustedAdSource`] (the AD bit of a validating resolver on a trusted path).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::dnssec::{Proof, TrustAnchors};
+use hickory_proto::op::{Edns, Message, MessageType, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::LookupError;
+
+/// Whether an answer was proven by DNSSEC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Security {
+    /// Validated from a trust anchor down (RFC 4035 "secure").
+    Secure,
+    /// Provably not signed (an insecure delegation, or only unsupported algorithms,
+    /// RFC 4035 §5.2): DANE does not apply.
+    Insecure,
+}
+
+/// One DNS answer, after any CNAME chain, with its DNSSEC status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsAnswer {
+    /// Secure only if every record of the answer (the CNAME chain included) is secure.
+    pub security: Security,
+    /// What the answer holds.
+    pub kind: AnswerKind,
+}
+
+/// The content of a [`DnsAnswer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerKind {
+    /// Records of the queried type.
+    Records {
+        /// The name the records are at (the end of the CNAME chain).
+        owner: Name,
+        /// The names of the CNAME chain, in order, from the query name (excluded).
+        cnames: Vec<Name>,
+        /// The smallest TTL of the answer.
+        ttl: u32,
+        /// The RDATA of the queried type.
+        rdata: Vec<RData>,
+    },
+    /// The name exists without records of this type (NODATA), possibly after a CNAME chain.
+    NoData {
+        /// Negative TTL (the SOA minimum), if known.
+        ttl: u32,
+    },
+    /// The name does not exist (NXDOMAIN).
+    NxDomain {
+        /// Negative TTL (the SOA minimum), if known.
+        ttl: u32,
+    },
+}
+
+/// A source of DNS answers with DNSSEC status, the one thing the resolver module needs from
+/// DNS. Implement it to plug in another validating resolver; an implementation must never
+/// report a bogus or failed lookup as [`Security::Insecure`] or as a negative answer.
+pub trait DnsSource: Send + Sync + 'static {
+    /// Looks up `rtype` at the fully qualified `name`.
+    fn query(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> impl Future<Output = Result<DnsAnswer, LookupError>> + Send;
+}
+
+/// Transport settings shared by both sources.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// The name servers, as IP:port. For [`ValidatingSource`] an authoritative or recursive
+    /// server; for [`TrustedAdSource`] a validating recursive resolver on a trusted path.
+    pub servers: Vec<SocketAddr>,
+    /// Time to wait for one answer.
+    pub timeout: Duration,
+    /// How many times to try each query.
+    pub attempts: usize,
+    /// Whether to ask for recursion (RD). Off when talking to authoritative servers.
+    pub recursion_desired: bool,
+}
+
+impl ServerSettings {
+    /// One server, 5 s timeout, 2 attempts, recursion desired.
+    pub fn new(server: SocketAddr) -> Self {
+        Self {
+            servers: vec![server],
+            timeout: Duration::from_secs(5),
+            attempts: 2,
+            recursion_desired: true,
+        }
+    }
+}
+
+/// Trust anchors for local DNSSEC validation.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum TrustAnchor {
+    /// The IANA root zone's key-signing keys (hickory's built-in copy).
+    IanaRoot,
+    /// DNSKEY records in zone-file form (`dane.test. IN DNSKEY 257 3 13 …`), for example a
+    /// test zone's key, with its owner name as the trust point.
+    DnskeyText(String),
+}
+
+/// Local DNSSEC validation with hickory-resolver's validator against [`TrustAnchor`]s,
+/// querying the configured servers over UDP with TCP fallback.
+#[derive(Clone)]
+pub struct ValidatingSource {
+    resolver: Arc<hickory_resolver::Resolver<TokioRuntimeProvider>>,
+}
+
+impl std::fmt::Debug for ValidatingSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidatingSource").finish_non_exhaustive()
+    }
+}
+
+impl ValidatingSource {
+    /// A validating source. Note for hickory users: the anchors are passed with
+    /// `ResolverBuilder::with_trust_anchor`; `ResolverOpts::trust_anchor` would be ignored.
+    pub fn new(settings: &ServerSettings, anchor: &TrustAnchor) -> Result<Self, LookupError> {
+        let anchors = match anchor {
+            TrustAnchor::IanaRoot => TrustAnchors::default(),
+            TrustAnchor::DnskeyText(text) => text
+                .parse::<TrustAnchors>()
+                .map_err(|e| LookupError::Config(format!("trust anchor: {e}")))?,
+        };
+        let servers = settings
+            .servers
+            .iter()
+            .map(|addr| {
+                // UDP first, TCP on truncation (and for large answers).
+                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+                for c in &mut ns.connections {
+                    c.port = addr.port();
+                }
+                ns
+            })
+            .collect();
+        let mut opts = ResolverOpts::default();
+        opts.validate = true;
+        opts.timeout = settings.timeout;
+        opts.attempts = settings.attempts;
+        opts.recursion_desired = settings.recursion_desired;
+        opts.preserve_intermediates = true;
+        opts.ndots = 0;
+        let mut builder = hickory_resolver::Resolver::builder_with_config(
+            ResolverConfig::from_name_servers(servers),
+            TokioRuntimeProvider::new(),
+        )
+        .with_trust_anchor(Arc::new(anchors));
+        *builder.options_mut() = opts;
+        let resolver = builder
+            .build()
+            .map_err(|e| LookupError::Config(format!("resolver: {e}")))?;
+        Ok(Self {
+            resolver: Arc::new(resolver),
+        })
+    }
+}
+
+impl DnsSource for ValidatingSource {
+    async fn query(&self, name: &Name, rtype: RecordType) -> Result<DnsAnswer, LookupError> {
+        match self.resolver.lookup(name.clone(), rtype).await {
+            Ok(lookup) => classify_records(name, rtype, lookup.answers()),
+            Err(e) => classify_error(e),
+        }
+    }
+}
+
+/// Secure only if every non-RRSIG record is secure; any bogus or indeterminate record fails.
+fn proof_security<'a>(records: impl Iterator<Item = &'a Record>) -> Result<Security, LookupError> {
+    let mut security = Security::Secure;
+    for r in records.filter(|r| r.record_type() != RecordType::RRSIG) {
+        match r.proof {
+            Proof::Secure => {}
+            Proof::Insecure => security = Security::Insecure,
+            Proof::Bogus => return Err(LookupError::Bogus),
+            _ => return Err(LookupError::Indeterminate),
+        }
+    }
+    Ok(security)
+}
+
+fn classify_records(
+    name: &Name,
+    rtype: RecordType,
+    answers: &[Record],
+) -> Result<DnsAnswer, LookupError> {
+    let security = proof_security(answers.iter())?;
+    Ok(DnsAnswer {
+        security,
+        kind: answer_kind(name, rtype, answers),
+    })
+}
+
+/// The end of the CNAME chain starting at `name`, and the chain's names.
+fn follow_cnames(name: &Name, answers: &[Record]) -> (Name, Vec<Name>) {
+    let mut owner = name.clone();
+    let mut chain = Vec::new();
+    // Bounded: a loop of CNAMEs cannot run forever.
+    for _ in 0..answers.len() {
+        let next = answers.iter().find_map(|r| match &r.data {
+            RData::CNAME(target) if r.name == owner => Some(target.0.clone()),
+            _ => None,
+        });
+        match next {
+            Some(target) if !chain.contains(&target) => {
+                chain.push(target.clone());
+                owner = target;
+            }
+            _ => break,
+        }
+    }
+    (owner, chain)
+}
+
+fn classify_error(e: NetError) -> Result<DnsAnswer, LookupError> {
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(no)) => {
+            let records: Vec<&Record> = no.authorities.iter().flat_map(|a| a.iter()).collect();
+            let soa_proof = no.soa.as_ref().map(|s| s.proof);
+            let mut security = proof_security(records.iter().copied())?;
+            match soa_proof {
+                Some(Proof::Secure) => {}
+                Some(Proof::Insecure) => security = Security::Insecure,
+                Some(Proof::Bogus) => return Err(LookupError::Bogus),
+                // No SOA, or one never validated: cannot tell secure from insecure.
+                _ if records.is_empty() => return Err(LookupError::Indeterminate),
+                _ => {}
+            }
+            let ttl = no.negative_ttl.unwrap_or(0);
+            let kind = if no.response_code == ResponseCode::NXDomain {
+                AnswerKind::NxDomain { ttl }
+            } else {
+                AnswerKind::NoData { ttl }
+            };
+            Ok(DnsAnswer { security, kind })
+        }
+        NetError::Dns(DnsError::Nsec {
+            proof, response, ..
+        }) => {
+            let security = match proof {
+                Proof::Secure => Security::Secure,
+                Proof::Insecure => Security::Insecure,
+                Proof::Bogus => return Err(LookupError::Bogus),
+                _ => return Err(LookupError::Indeterminate),
+            };
+            let kind = if response.metadata.response_code == ResponseCode::NXDomain {
+                AnswerKind::NxDomain { ttl: 0 }
+            } else {
+                AnswerKind::NoData { ttl: 0 }
+            };
+            Ok(DnsAnswer { security, kind })
+        }
+        NetError::Dns(DnsError::DnssecBogus) => Err(LookupError::Bogus),
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => Err(LookupError::ServFail),
+        NetError::Dns(DnsError::ResponseCode(code)) => Err(LookupError::Rcode(code.to_string())),
+        NetError::Timeout => Err(LookupError::Timeout),
+        other => Err(LookupError::Other(other.to_string())),
+    }
+}
+
+/// "Trust the AD bit": a validating recursive resolver (local Unbound, as Postfix uses it)
+/// does the DNSSEC work and reports it in the AD bit.
+///
+/// Safe only on a trusted path, such as a resolver on loopback: the AD bit is not signed, so
+/// anyone between client and resolver could set it. Queries carry RD=1, AD=1 and EDNS DO=1
+/// (without DO or AD a validating resolver does not set AD, RFC 6840 §5.7) and never CD. A
+/// SERVFAIL, which is how a validating resolver reports bogus data, is an error, never
+/// "insecure". Sent over UDP, retried over TCP when truncated.
+#[derive(Debug, Clone)]
+pub struct TrustedAdSource {
+    settings: ServerSettings,
+}
+
+impl TrustedAdSource {
+    /// A source asking `settings.servers` in order.
+    pub fn new(settings: ServerSettings) -> Self {
+        Self { settings }
+    }
+
+    async fn exchange(
+        &self,
+        server: SocketAddr,
+        request: &[u8],
+        id: u16,
+    ) -> Result<Message, LookupError> {
+        let timeout = self.settings.timeout;
+        let udp = async {
+            let bind: SocketAddr = if server.is_ipv4() {
+                ([0, 0, 0, 0], 0).into()
+            } else {
+                ([0u16; 8], 0).into()
+            };
+            let socket = tokio::net::UdpSocket::bind(bind).await.map_err(io_error)?;
+            socket.connect(server).await.map_err(io_error)?;
+            socket.send(request).await.map_err(io_error)?;
+            let mut buf = vec![0u8; 65535];
+            loop {
+                let n = socket.recv(&mut buf).await.map_err(io_error)?;
+                let Some(bytes) = buf.get(..n) else { continue };
+                match Message::from_vec(bytes) {
+                    Ok(m)
+                        if m.metadata.id == id
+                            && m.metadata.message_type == MessageType::Response =>
+                    {
+                        return Ok(m);
+                    }
+                    // Not our answer (or garbage): keep waiting until the timeout.
+                    _ => continue,
+                }
+            }
+        };
+        let response = tokio::time::timeout(timeout, udp)
+            .await
+            .map_err(|_| LookupError::Timeout)??;
+        if !response.metadata.truncation {
+            return Ok(response);
+        }
+        let tcp = async {
+            let mut stream = tokio::net::TcpStream::connect(server)
+                .await
+                .map_err(io_error)?;
+            let len = u16::try_from(request.len())
+                .map_err(|_| LookupError::Other("query too long".into()))?;
+            stream
+                .write_all(&len.to_be_bytes())
+                .await
+                .map_err(io_error)?;
+            stream.write_all(request).await.map_err(io_error)?;
+            let mut len = [0u8; 2];
+            stream.read_exact(&mut len).await.map_err(io_error)?;
+            let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            stream.read_exact(&mut buf).await.map_err(io_error)?;
+            let m = Message::from_vec(&buf)
+                .map_err(|e| LookupError::Other(format!("bad response: {e}")))?;
+            if m.metadata.id != id {
+                return Err(LookupError::Other("response ID mismatch".into()));
+            }
+            Ok(m)
+        };
+        tokio::time::timeout(timeout, tcp)
+            .await
+            .map_err(|_| LookupError::Timeout)?
+    }
+}
+
+fn io_error(e: std::io::Error) -> LookupError {
+    LookupError::Other(format!("I/O: {e}"))
+}
+
+impl DnsSource for TrustedAdSource {
+    async fn query(&self, name: &Name, rtype: RecordType) -> Result<DnsAnswer, LookupError> {
+        let mut last = LookupError::Other("no name server configured".into());
+        for _ in 0..self.settings.attempts.max(1) {
+            for &server in &self.settings.servers {
+                // A fresh random ID per query.
+                let mut msg = Message::query();
+                let id = msg.metadata.id;
+                msg.metadata.recursion_desired = self.settings.recursion_desired;
+                msg.metadata.authentic_data = true;
+                msg.add_query(Query::query(name.clone(), rtype));
+                let mut edns = Edns::new();
+                edns.set_dnssec_ok(true).set_max_payload(1232);
+                msg.set_edns(edns);
+                let request = msg
+                    .to_vec()
+                    .map_err(|e| LookupError::Other(format!("encode: {e}")))?;
+                match self.exchange(server, &request, id).await {
+                    Ok(response) => return classify_ad(name, rtype, &response),
+                    Err(e) => last = e,
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+fn classify_ad(
+    name: &Name,
+    rtype: RecordType,
+    response: &Message,
+) -> Result<DnsAnswer, LookupError> {
+    let security = if response.metadata.authentic_data {
+        Security::Secure
+    } else {
+        Security::Insecure
+    };
+    let negative_ttl = || {
+        response
+            .authorities
+            .iter()
+            .find_map(|r| match &r.data {
+                RData::SOA(soa) => Some(soa.minimum.min(r.ttl)),
+                _ => None,
+            })
+            .unwrap_or(0)
+    };
+    match response.metadata.response_code {
+        ResponseCode::NoError => {
+            let answer = answer_kind(name, rtype, &response.answers);
+            Ok(match answer {
+                AnswerKind::NoData { .. } => DnsAnswer {
+                    security,
+                    kind: AnswerKind::NoData {
+                        ttl: negative_ttl(),
+                    },
+                },
+                kind => DnsAnswer { security, kind },
+            })
+        }
+        ResponseCode::NXDomain => Ok(DnsAnswer {
+            security,
+            kind: AnswerKind::NxDomain {
+                ttl: negative_ttl(),
+            },
+        }),
+        // A validating resolver answers SERVFAIL for bogus data: never "insecure".
+        ResponseCode::ServFail => Err(LookupError::ServFail),
+        code => Err(LookupError::Rcode(code.to_string())),
+    }
+}
+
+/// The records of type `rtype` at the end of the CNAME chain from `name`.
+fn answer_kind(name: &Name, rtype: RecordType, answers: &[Record]) -> AnswerKind {
+    let (owner, cnames) = follow_cnames(name, answers);
+    let rdata: Vec<RData> = answers
+        .iter()
+        .filter(|r| r.record_type() == rtype && r.name == owner)
+        .map(|r| r.data.clone())
+        .collect();
+    let ttl = answers
+        .iter()
+        .filter(|r| r.record_type() != RecordType::RRSIG)
+        .map(|r| r.ttl)
+        .min()
+        .unwrap_or(0);
+    if rdata.is_empty() {
+        AnswerKind::NoData { ttl }
+    } else {
+        AnswerKind::Records {
+            owner,
+            cnames,
+            ttl,
+            rdata,
+        }
+    }
+}
