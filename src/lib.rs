@@ -13,8 +13,10 @@
 //! - **the rustls adapter** (feature `rustls`, default): [`DaneVerifier`], a rustls
 //!   `ServerCertVerifier` that plugs the core into any rustls client (tokio-rustls, hyper,
 //!   lettre, an MTA). See `examples/rustls_client.rs` for a complete tokio-rustls client.
-//! - **the resolver** (feature `resolver`): DNSSEC-authenticated TLSA lookups and the RFC 7672
-//!   MX policy. *(Tracked as a separate milestone.)*
+//! - **the resolver** (feature `resolver`): [`resolver::TlsaResolver`], DNSSEC-authenticated
+//!   TLSA lookups (local validation with hickory, or the AD bit of a trusted validating
+//!   resolver) whose result cannot confuse "insecure" with "bogus" or "failed", and the
+//!   RFC 7672 MX and RFC 7673 SRV policies.
 //!
 //! ## Example
 //!
@@ -102,6 +104,7 @@
 //!
 //! ## Cargo features
 //! - `rustls` (default): the rustls adapter, [`DaneVerifier`].
+//! - `resolver`: the [`resolver`] module (hickory-resolver 0.26 with DNSSEC, tokio).
 //! - `serde`: `Serialize`/`Deserialize` for [`Tlsa`] (as its presentation string).
 
 #![forbid(unsafe_code, unused_must_use)]

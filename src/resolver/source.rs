@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::dnssec::{Proof, TrustAnchors};
+use hickory_proto::dnssec::rdata::{DNSSECRData, DS};
+use hickory_proto::dnssec::{Algorithm, DigestType, Proof, TrustAnchors, Verifier};
 use hickory_proto::op::{Edns, Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
@@ -109,6 +110,11 @@ pub enum TrustAnchor {
     /// DNSKEY records in zone-file form (`dane.test. IN DNSKEY 257 3 13 …`), for example a
     /// test zone's key, with its owner name as the trust point.
     DnskeyText(String),
+    /// DS records in zone-file form (`dane.test. IN DS 4074 13 2 e159…`). Only
+    /// [`ValidatingSource::connect`] accepts them: the DNSKEY RRset they designate is fetched
+    /// from the configured servers, and the keys that match a DS and sign that RRset (with
+    /// a signature valid now) become the anchors.
+    DsText(String),
 }
 
 /// Local DNSSEC validation with hickory-resolver's validator against [`TrustAnchor`]s,
@@ -125,6 +131,21 @@ impl std::fmt::Debug for ValidatingSource {
 }
 
 impl ValidatingSource {
+    /// Like [`new`](Self::new), and also accepts [`TrustAnchor::DsText`], which needs a
+    /// (non-validated) DNSKEY query to the configured servers.
+    pub async fn connect(
+        settings: &ServerSettings,
+        anchor: &TrustAnchor,
+    ) -> Result<Self, LookupError> {
+        match anchor {
+            TrustAnchor::DsText(text) => {
+                let dnskeys = dnskeys_from_ds(settings, text).await?;
+                Self::new(settings, &TrustAnchor::DnskeyText(dnskeys))
+            }
+            other => Self::new(settings, other),
+        }
+    }
+
     /// A validating source. Note for hickory users: the anchors are passed with
     /// `ResolverBuilder::with_trust_anchor`; `ResolverOpts::trust_anchor` would be ignored.
     pub fn new(settings: &ServerSettings, anchor: &TrustAnchor) -> Result<Self, LookupError> {
@@ -133,6 +154,11 @@ impl ValidatingSource {
             TrustAnchor::DnskeyText(text) => text
                 .parse::<TrustAnchors>()
                 .map_err(|e| LookupError::Config(format!("trust anchor: {e}")))?,
+            TrustAnchor::DsText(_) => {
+                return Err(LookupError::Config(
+                    "a DS trust anchor needs ValidatingSource::connect".into(),
+                ));
+            }
         };
         let servers = settings
             .servers
@@ -355,12 +381,110 @@ impl TrustedAdSource {
     }
 }
 
+/// Parses `owner [ttl] [IN] DS tag alg digest-type hex…` lines (`;` comments allowed).
+fn parse_ds(text: &str) -> Result<Vec<(Name, DS)>, LookupError> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split(';').next().unwrap_or_default();
+        let tokens: Vec<&str> = line.split_ascii_whitespace().collect();
+        let Some(ds_at) = tokens.iter().position(|t| t.eq_ignore_ascii_case("DS")) else {
+            if tokens.is_empty() {
+                continue;
+            }
+            return Err(LookupError::Config(format!("not a DS record: {line}")));
+        };
+        let bad = || LookupError::Config(format!("bad DS record: {line}"));
+        let owner = tokens.first().filter(|_| ds_at > 0).ok_or_else(bad)?;
+        let mut owner = Name::from_ascii(owner).map_err(|_| bad())?;
+        owner.set_fqdn(true);
+        let field = |i: usize| tokens.get(ds_at + i).ok_or_else(bad);
+        let tag: u16 = field(1)?.parse().map_err(|_| bad())?;
+        let alg: u8 = field(2)?.parse().map_err(|_| bad())?;
+        let digest_type: u8 = field(3)?.parse().map_err(|_| bad())?;
+        let hex: String = tokens.get(ds_at + 4..).ok_or_else(bad)?.concat();
+        let digest = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|b| u8::from_str_radix(b, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .filter(|d| !d.is_empty())
+            .ok_or_else(bad)?;
+        out.push((
+            owner,
+            DS::new(
+                tag,
+                Algorithm::from_u8(alg),
+                DigestType::from(digest_type),
+                digest,
+            ),
+        ));
+    }
+    if out.is_empty() {
+        return Err(LookupError::Config(
+            "no DS record in the trust anchor".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// The DNSKEYs (zone-file text) designated by DS records: fetched with DO=1, kept only if a
+/// DS covers the key and the key signs the DNSKEY RRset with a signature valid now.
+async fn dnskeys_from_ds(settings: &ServerSettings, text: &str) -> Result<String, LookupError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let fetcher = TrustedAdSource::new(settings.clone());
+    let mut out = String::new();
+    for (owner, ds) in parse_ds(text)? {
+        let response = fetcher.raw_query(&owner, RecordType::DNSKEY).await?;
+        let dnskeys: Vec<&Record> = response
+            .answers
+            .iter()
+            .filter(|r| r.record_type() == RecordType::DNSKEY && r.name == owner)
+            .collect();
+        for key_record in &dnskeys {
+            let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = &key_record.data else {
+                continue;
+            };
+            if !ds.covers(&owner, key).unwrap_or(false) {
+                continue;
+            }
+            let signs_rrset = response.answers.iter().any(|r| {
+                let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &r.data else {
+                    return false;
+                };
+                let input = sig.input();
+                input.type_covered == RecordType::DNSKEY
+                    && u64::from(input.sig_inception.get()) <= now
+                    && now <= u64::from(input.sig_expiration.get())
+                    && key.calculate_key_tag().ok() == Some(input.key_tag)
+                    && key
+                        .verify_rrsig(&owner, key_record.dns_class, sig, dnskeys.iter().copied())
+                        .is_ok()
+            });
+            if signs_rrset {
+                out.push_str(&format!("{owner} 3600 IN DNSKEY {key}\n"));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(LookupError::Config(
+            "no DNSKEY matches the DS trust anchor with a valid self-signature".into(),
+        ));
+    }
+    Ok(out)
+}
+
 fn io_error(e: std::io::Error) -> LookupError {
     LookupError::Other(format!("I/O: {e}"))
 }
 
-impl DnsSource for TrustedAdSource {
-    async fn query(&self, name: &Name, rtype: RecordType) -> Result<DnsAnswer, LookupError> {
+impl TrustedAdSource {
+    /// One query (RD as configured, AD=1, DO=1), the raw response.
+    async fn raw_query(&self, name: &Name, rtype: RecordType) -> Result<Message, LookupError> {
         let mut last = LookupError::Other("no name server configured".into());
         for _ in 0..self.settings.attempts.max(1) {
             for &server in &self.settings.servers {
@@ -377,12 +501,19 @@ impl DnsSource for TrustedAdSource {
                     .to_vec()
                     .map_err(|e| LookupError::Other(format!("encode: {e}")))?;
                 match self.exchange(server, &request, id).await {
-                    Ok(response) => return classify_ad(name, rtype, &response),
+                    Ok(response) => return Ok(response),
                     Err(e) => last = e,
                 }
             }
         }
         Err(last)
+    }
+}
+
+impl DnsSource for TrustedAdSource {
+    async fn query(&self, name: &Name, rtype: RecordType) -> Result<DnsAnswer, LookupError> {
+        let response = self.raw_query(name, rtype).await?;
+        classify_ad(name, rtype, &response)
     }
 }
 
