@@ -47,9 +47,12 @@ fn binary() -> &'static Path {
                     bin.display()
                 )
             });
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut sources = vec![root.join("examples").join("danecheck.rs")];
-        collect_rust_files(&root.join("src"), &mut sources);
+        let sources = compiled_sources(&bin).unwrap_or_else(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let mut sources = vec![root.join("examples").join("danecheck.rs")];
+            collect_rust_files(&root.join("src"), &mut sources);
+            sources
+        });
         if let Some(newer) = sources.iter().find(|s| {
             std::fs::metadata(s)
                 .and_then(|m| m.modified())
@@ -65,6 +68,37 @@ fn binary() -> &'static Path {
     })
 }
 
+/// The sources cargo compiled into `bin`, from the dep-info file it writes beside it
+/// (`danecheck.d`: `<bin>: <source> <source>…`, a space in a path escaped as `\ `). Only
+/// these count: a file of a feature the build left out (such as `src/resolver/`) does not
+/// make the binary stale, and cargo would not rebuild it for one.
+fn compiled_sources(bin: &Path) -> Option<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(bin.with_extension("d")).ok()?;
+    let (_, deps) = text.lines().next()?.split_once(": ")?;
+    let mut sources = Vec::new();
+    let mut path = String::new();
+    let mut chars = deps.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                path.push(' ');
+                chars.next();
+            }
+            ' ' => {
+                if !path.is_empty() {
+                    sources.push(PathBuf::from(std::mem::take(&mut path)));
+                }
+            }
+            c => path.push(c),
+        }
+    }
+    if !path.is_empty() {
+        sources.push(PathBuf::from(path));
+    }
+    (!sources.is_empty()).then_some(sources)
+}
+
+/// Every `.rs` file under `dir`: the sources to compare against when there is no dep-info.
 fn collect_rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;

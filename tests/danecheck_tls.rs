@@ -1,0 +1,807 @@
+//! Runs `danecheck https` and `danecheck smtp-connect` (the example binary, found as in
+//! `tests/danecheck.rs`) against loopback servers in threads of this test: a plain TLS
+//! server and a small SMTP responder with STARTTLS, both rustls, with certificates
+//! generated at test time.
+#![cfg(feature = "rustls")]
+
+mod common;
+use common::pki::{Alg, Cert, Hierarchy, Spec};
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use dane::Tlsa;
+use dane::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use serde_json::Value;
+
+const HOST: &str = "mx.example.net";
+
+/// How long a test server waits for a client before giving up on the connection.
+const SERVER_TIMEOUT: Duration = Duration::from_secs(10);
+
+// ------------------------------------------------------------------------------ harness
+
+/// `target/<profile>/examples/danecheck`, next to the `deps` directory this test runs from
+/// (as in `tests/danecheck.rs`): a missing or stale binary fails with a message saying how
+/// to build it rather than testing old code.
+fn binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("path of the test binary");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test binary is in target/<profile>/deps");
+        let bin = profile_dir
+            .join("examples")
+            .join(format!("danecheck{}", std::env::consts::EXE_SUFFIX));
+        const BUILD: &str = "run `cargo build --example danecheck` (or plain `cargo test`, \
+                             which builds examples; `cargo test --test danecheck_tls` does not)";
+        let built = std::fs::metadata(&bin)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the danecheck example is not built at {}: {BUILD}",
+                    bin.display()
+                )
+            });
+        let sources = compiled_sources(&bin).unwrap_or_else(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let mut sources = vec![root.join("examples").join("danecheck.rs")];
+            collect_rust_files(&root.join("src"), &mut sources);
+            sources
+        });
+        if let Some(newer) = sources.iter().find(|s| {
+            std::fs::metadata(s)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t > built)
+        }) {
+            panic!(
+                "the danecheck example at {} is older than {}: {BUILD}",
+                bin.display(),
+                newer.display()
+            );
+        }
+        bin
+    })
+}
+
+/// The sources cargo compiled into `bin`, from the dep-info file it writes beside it
+/// (`danecheck.d`: `<bin>: <source> <source>…`, a space in a path escaped as `\ `). Only
+/// these count: a file of a feature the build left out (such as `src/resolver/`) does not
+/// make the binary stale, and cargo would not rebuild it for one.
+fn compiled_sources(bin: &Path) -> Option<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(bin.with_extension("d")).ok()?;
+    let (_, deps) = text.lines().next()?.split_once(": ")?;
+    let mut sources = Vec::new();
+    let mut path = String::new();
+    let mut chars = deps.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                path.push(' ');
+                chars.next();
+            }
+            ' ' => {
+                if !path.is_empty() {
+                    sources.push(PathBuf::from(std::mem::take(&mut path)));
+                }
+            }
+            c => path.push(c),
+        }
+    }
+    if !path.is_empty() {
+        sources.push(PathBuf::from(path));
+    }
+    (!sources.is_empty()).then_some(sources)
+}
+
+/// Every `.rs` file under `dir`: the sources to compare against when there is no dep-info.
+fn collect_rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            collect_rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The single JSON object printed on stdout.
+    fn json(&self) -> Value {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        assert_eq!(lines.len(), 1, "one JSON line expected: {self:?}");
+        serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("bad JSON ({e}): {self:?}"))
+    }
+
+    /// Asserts exit status 0 and a verified JSON line for `addr`.
+    fn assert_verified(&self, addr: SocketAddr, usm: [u64; 3], index: u64, depth: u64) {
+        assert_eq!(self.code, 0, "{self:?}");
+        let j = self.json();
+        assert_eq!(j["address"], addr.to_string(), "{self:?}");
+        assert_eq!(j["verified"], true, "{self:?}");
+        assert_eq!(j["usage"], usm[0], "{self:?}");
+        assert_eq!(j["selector"], usm[1], "{self:?}");
+        assert_eq!(j["matching"], usm[2], "{self:?}");
+        assert_eq!(j["record_index"], index, "{self:?}");
+        assert_eq!(j["depth"], depth, "{self:?}");
+        assert_eq!(j["error"], Value::Null, "{self:?}");
+        assert_eq!(j["tls_rpt"], Value::Null, "{self:?}");
+        assert!(self.stderr.is_empty(), "{self:?}");
+    }
+
+    /// Asserts exit status 1 and a refusal of `addr` with `error` and `tls_rpt`.
+    fn assert_refused(&self, addr: SocketAddr, error: &str, tls_rpt: Option<&str>) {
+        assert_eq!(self.code, 1, "{self:?}");
+        let j = self.json();
+        assert_eq!(j["address"], addr.to_string(), "{self:?}");
+        assert_eq!(j["verified"], false, "{self:?}");
+        assert_eq!(j["error"], error, "{self:?}");
+        assert_eq!(
+            j["tls_rpt"],
+            tls_rpt.map_or(Value::Null, Value::from),
+            "{self:?}"
+        );
+        for field in ["usage", "selector", "matching", "record_index", "depth"] {
+            assert_eq!(j[field], Value::Null, "{field}: {self:?}");
+        }
+        assert!(
+            j["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{self:?}"
+        );
+        assert!(self.stderr.is_empty(), "{self:?}");
+    }
+
+    /// Asserts bad usage or input: exit status 2, nothing on stdout, one stderr line
+    /// starting `danecheck: `.
+    fn assert_input_error(&self, what: &str) {
+        assert_eq!(self.code, 2, "{what}: {self:?}");
+        assert!(self.stdout.is_empty(), "{what}: {self:?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{what}: one stderr line expected: {self:?}");
+        assert!(lines[0].starts_with("danecheck: "), "{what}: {self:?}");
+    }
+}
+
+fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
+    let out = Command::new(binary())
+        .args(args.iter().map(AsRef::as_ref))
+        .output()
+        .expect("run danecheck");
+    Run {
+        code: out.status.code().expect("danecheck exited by a signal"),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+/// The presentation form of the `u s m` record for `cert`.
+fn rec(cert: &Cert, u: u8, s: u8, m: u8) -> String {
+    Tlsa::from_certificate(&cert.der, u.into(), s.into(), m.into())
+        .unwrap()
+        .to_string()
+}
+
+/// `rec` with the first octet of the association data flipped: a record that never matches.
+fn wrong(cert: &Cert, u: u8, s: u8, m: u8) -> String {
+    let t = Tlsa::from_certificate(&cert.der, u.into(), s.into(), m.into()).unwrap();
+    let mut data = t.data().to_vec();
+    data[0] ^= 1;
+    Tlsa::new(t.usage(), t.selector(), t.matching(), data).to_string()
+}
+
+// ------------------------------------------------------------------------------ servers
+
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Arc<ServerConfig> {
+    Arc::new(
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
+    )
+}
+
+/// Listens on a fresh loopback port and runs `handle` on each connection in its own thread.
+/// The threads end with the connections (or the test process).
+fn serve(handle: impl Fn(TcpStream) + Send + Sync + 'static) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = Arc::new(handle);
+    thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let handle = handle.clone();
+            let _ = tcp.set_read_timeout(Some(SERVER_TIMEOUT));
+            let _ = tcp.set_write_timeout(Some(SERVER_TIMEOUT));
+            thread::spawn(move || handle(tcp));
+        }
+    });
+    addr
+}
+
+/// Runs the server side of a handshake on `tcp`.
+fn accept_tls(
+    config: &Arc<ServerConfig>,
+    tcp: TcpStream,
+) -> io::Result<StreamOwned<ServerConnection, TcpStream>> {
+    let conn = ServerConnection::new(config.clone()).map_err(io::Error::other)?;
+    let mut tls = StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    Ok(tls)
+}
+
+/// A TLS server: handshake, then read until the client closes.
+fn tls_server(config: Arc<ServerConfig>) -> SocketAddr {
+    serve(move |tcp| {
+        if let Ok(mut tls) = accept_tls(&config, tcp) {
+            let _ = tls.read_to_end(&mut Vec::new());
+        }
+    })
+}
+
+/// A TCP port nothing listens on (one that was just bound and released).
+fn closed_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// How the SMTP responder behaves.
+#[derive(Clone)]
+struct Smtp {
+    /// Sent on connection, with its CRLFs.
+    greeting: &'static str,
+    /// Whether the EHLO reply lists STARTTLS.
+    offer_starttls: bool,
+    /// The reply to STARTTLS; TLS starts when it is a 220.
+    starttls_reply: &'static str,
+    tls: Arc<ServerConfig>,
+}
+
+impl Smtp {
+    fn new(tls: Arc<ServerConfig>) -> Self {
+        Self {
+            greeting: "220 mx.example.net ESMTP test\r\n",
+            offer_starttls: true,
+            starttls_reply: "220 ready\r\n",
+            tls,
+        }
+    }
+}
+
+/// A running SMTP responder and the commands it received (`TLS ` before those read over
+/// TLS), each logged before it is answered.
+struct SmtpServer {
+    addr: SocketAddr,
+    transcript: Arc<Mutex<Vec<String>>>,
+}
+
+impl SmtpServer {
+    fn start(behaviour: Smtp) -> Self {
+        let transcript = Arc::new(Mutex::new(Vec::new()));
+        let log = transcript.clone();
+        let addr = serve(move |tcp| {
+            let _ = smtp_session(tcp, &behaviour, &log);
+        });
+        Self { addr, transcript }
+    }
+
+    fn transcript(&self) -> Vec<String> {
+        self.transcript.lock().unwrap().clone()
+    }
+}
+
+fn smtp_session(tcp: TcpStream, b: &Smtp, log: &Mutex<Vec<String>>) -> io::Result<()> {
+    (&tcp).write_all(b.greeting.as_bytes())?;
+    loop {
+        let Some(line) = read_line(&mut &tcp)? else {
+            return Ok(());
+        };
+        log.lock().unwrap().push(line.clone());
+        let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+        match verb.as_str() {
+            "EHLO" => {
+                let starttls = if b.offer_starttls {
+                    "250-STARTTLS\r\n"
+                } else {
+                    ""
+                };
+                let reply = format!(
+                    "250-mx.example.net greets you\r\n250-PIPELINING\r\n{starttls}\
+                     250-SIZE 10240000\r\n250 8BITMIME\r\n"
+                );
+                (&tcp).write_all(reply.as_bytes())?;
+            }
+            "STARTTLS" => {
+                (&tcp).write_all(b.starttls_reply.as_bytes())?;
+                if b.starttls_reply.starts_with("220") {
+                    return smtp_over_tls(accept_tls(&b.tls, tcp)?, log);
+                }
+            }
+            "QUIT" => return (&tcp).write_all(b"221 bye\r\n"),
+            _ => (&tcp).write_all(b"502 5.5.2 unknown command\r\n")?,
+        }
+    }
+}
+
+fn smtp_over_tls(
+    mut tls: StreamOwned<ServerConnection, TcpStream>,
+    log: &Mutex<Vec<String>>,
+) -> io::Result<()> {
+    while let Some(line) = read_line(&mut tls)? {
+        log.lock().unwrap().push(format!("TLS {line}"));
+        if line.eq_ignore_ascii_case("QUIT") {
+            tls.write_all(b"221 bye\r\n")?;
+            tls.conn.send_close_notify();
+            return tls.flush();
+        }
+        tls.write_all(b"503 5.5.1 not in this test\r\n")?;
+    }
+    Ok(())
+}
+
+/// Reads one CRLF-terminated line a byte at a time (so nothing after it is consumed);
+/// `None` at end of stream.
+fn read_line(r: &mut impl Read) -> io::Result<Option<String>> {
+    let mut line = Vec::new();
+    let mut byte = [0];
+    loop {
+        if r.read(&mut byte)? == 0 {
+            return Ok(None);
+        }
+        if byte[0] == b'\n' {
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+        }
+        line.push(byte[0]);
+    }
+}
+
+// -------------------------------------------------------------------------------- https
+
+#[test]
+fn https_dane_ee_and_dane_ta_verify() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let addr = tls_server(server_config(h.chain2(), h.leaf.private_key()));
+    let target = addr.to_string();
+    let r311 = rec(&h.leaf, 3, 1, 1);
+
+    let run = danecheck(&["https", "--json", "--tlsa", &r311, "--name", HOST, &target]);
+    run.assert_verified(addr, [3, 1, 1], 0, 0);
+    // The contract fields first, in order.
+    // (A quoted string is a key when a colon follows it; no value here holds a quote.)
+    let parts: Vec<&str> = run.stdout.split('"').collect();
+    let keys: Vec<&str> = parts
+        .iter()
+        .zip(&parts[1..])
+        .skip(1)
+        .step_by(2)
+        .filter(|(_, after)| after.starts_with(':'))
+        .map(|(key, _)| *key)
+        .collect();
+    assert_eq!(
+        keys[..9],
+        [
+            "address",
+            "verified",
+            "usage",
+            "selector",
+            "matching",
+            "record_index",
+            "depth",
+            "error",
+            "tls_rpt"
+        ],
+        "{run:?}"
+    );
+
+    // Human output.
+    let run = danecheck(&["https", "--tlsa", &r311, "--name", HOST, &target]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "verified: Verified TLS connection (DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0) \
+             ({addr})\n"
+        )
+    );
+    assert!(run.stderr.is_empty(), "{run:?}");
+
+    // DANE-TA on the intermediate, after a record that does not match; the name is checked.
+    let r211 = rec(&h.intermediate, 2, 1, 1);
+    let w311 = wrong(&h.leaf, 3, 1, 1);
+    let run = danecheck(&[
+        "https",
+        "--json",
+        "--tlsa",
+        &w311,
+        "--tlsa",
+        &r211,
+        "--name",
+        HOST,
+        "--timeout",
+        "5",
+        &target,
+    ]);
+    run.assert_verified(addr, [2, 1, 1], 1, 1);
+    assert_eq!(run.json()["name"], HOST, "{run:?}");
+}
+
+#[test]
+fn https_wrong_record_and_wrong_name_are_refused() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let addr = tls_server(server_config(h.chain2(), h.leaf.private_key()));
+    let target = addr.to_string();
+
+    let w311 = wrong(&h.leaf, 3, 1, 1);
+    let run = danecheck(&["https", "--json", "--tlsa", &w311, "--name", HOST, &target]);
+    run.assert_refused(addr, "no-match", Some("certificate-not-trusted"));
+
+    let run = danecheck(&["https", "--tlsa", &w311, "--name", HOST, &target]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "not verified: no usable TLSA record matches the presented certificates \
+             [certificate-not-trusted] ({addr})\n"
+        )
+    );
+
+    let r211 = rec(&h.intermediate, 2, 1, 1);
+    let run = danecheck(&[
+        "https",
+        "--json",
+        "--tlsa",
+        &r211,
+        "--name",
+        "other.example.org",
+        &target,
+    ]);
+    run.assert_refused(addr, "name-mismatch", Some("certificate-host-mismatch"));
+}
+
+#[test]
+fn https_against_a_server_that_does_not_speak_tls() {
+    // The SMTP greeting is not a TLS record: a TLS failure, not a DANE one.
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let smtp = SmtpServer::start(Smtp::new(server_config(h.chain2(), h.leaf.private_key())));
+    let run = danecheck(&[
+        "https",
+        "--json",
+        "--tlsa",
+        &rec(&h.leaf, 3, 1, 1),
+        "--name",
+        HOST,
+        &smtp.addr.to_string(),
+    ]);
+    run.assert_refused(smtp.addr, "tls-error", Some("validation-failure"));
+}
+
+#[test]
+fn input_errors_exit_2() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let r311 = rec(&h.leaf, 3, 1, 1);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "IP host without --name",
+            &["https", "--tlsa", &r311, "127.0.0.1:1"],
+        ),
+        (
+            "IPv6 host without --name",
+            &["smtp-connect", "--tlsa", &r311, "[::1]:25"],
+        ),
+        ("no host", &["https", "--tlsa", &r311, "--name", HOST]),
+        (
+            "two hosts",
+            &[
+                "https",
+                "--tlsa",
+                &r311,
+                "--name",
+                HOST,
+                "a.example",
+                "b.example",
+            ],
+        ),
+        ("no record", &["https", "--name", HOST, "127.0.0.1:1"]),
+        (
+            "bad record",
+            &[
+                "https",
+                "--tlsa",
+                "3 1 1 xyz",
+                "--name",
+                HOST,
+                "127.0.0.1:1",
+            ],
+        ),
+        ("bad port", &["https", "--tlsa", &r311, "a.example:99999"]),
+        ("port 0", &["smtp-connect", "--tlsa", &r311, "a.example:0"]),
+        ("bad host", &["https", "--tlsa", &r311, "a..example"]),
+        (
+            "unclosed bracket",
+            &["https", "--tlsa", &r311, "--name", HOST, "[::1:25"],
+        ),
+        (
+            "bad --name",
+            &[
+                "https",
+                "--tlsa",
+                &r311,
+                "--name",
+                "*.example",
+                "127.0.0.1:1",
+            ],
+        ),
+        (
+            "bad --timeout",
+            &["https", "--tlsa", &r311, "--timeout", "0", "a.example"],
+        ),
+        (
+            "bad --timeout",
+            &["https", "--tlsa", &r311, "--timeout", "soon", "a.example"],
+        ),
+        (
+            "bad --profile",
+            &["https", "--tlsa", &r311, "--profile", "web", "a.example"],
+        ),
+        (
+            "bad --ehlo",
+            &[
+                "smtp-connect",
+                "--tlsa",
+                &r311,
+                "--ehlo",
+                "a b",
+                "a.example",
+            ],
+        ),
+        (
+            "--profile is not for SMTP",
+            &[
+                "smtp-connect",
+                "--tlsa",
+                &r311,
+                "--profile",
+                "generic",
+                "a.example",
+            ],
+        ),
+        (
+            "--ehlo is not for HTTPS",
+            &["https", "--tlsa", &r311, "--ehlo", "a.example", "a.example"],
+        ),
+    ];
+    for (what, args) in cases {
+        let run = danecheck(args);
+        run.assert_input_error(what);
+    }
+    let run = danecheck(&["https", "--tlsa", &r311, "127.0.0.1:1"]);
+    assert!(run.stderr.contains("--name"), "{run:?}");
+
+    for command in ["https", "smtp-connect"] {
+        let run = danecheck(&[command, "--help"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains("danecheck https"), "{run:?}");
+        assert!(run.stdout.contains("danecheck smtp-connect"), "{run:?}");
+    }
+}
+
+// --------------------------------------------------------------------------------- SMTP
+
+#[test]
+fn smtp_starttls_dane_ee_verifies() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let smtp = SmtpServer::start(Smtp::new(server_config(h.chain2(), h.leaf.private_key())));
+    let target = smtp.addr.to_string();
+    let r311 = rec(&h.leaf, 3, 1, 1);
+
+    let run = danecheck(&[
+        "smtp-connect",
+        "--json",
+        "--tlsa",
+        &r311,
+        "--name",
+        HOST,
+        &target,
+    ]);
+    run.assert_verified(smtp.addr, [3, 1, 1], 0, 0);
+    assert_eq!(
+        smtp.transcript(),
+        ["EHLO danecheck.invalid", "STARTTLS", "TLS QUIT"]
+    );
+
+    // Human output, a chosen EHLO name, a DANE-TA record.
+    let r211 = rec(&h.intermediate, 2, 1, 1);
+    let run = danecheck(&[
+        "smtp-connect",
+        "--tlsa",
+        &r211,
+        "--name",
+        HOST,
+        "--ehlo",
+        "client.example.org",
+        &target,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "verified: Verified TLS connection (DANE-TA(2) SPKI(1) SHA2-256(1) at depth 1, \
+             name mx.example.net) ({target})\n"
+        )
+    );
+    assert_eq!(
+        smtp.transcript()[3..],
+        ["EHLO client.example.org", "STARTTLS", "TLS QUIT"]
+    );
+}
+
+#[test]
+fn smtp_impostor_is_refused() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let impostor = Cert::self_signed(&Spec::leaf(&[HOST]));
+    let smtp = SmtpServer::start(Smtp::new(server_config(
+        vec![impostor.der.clone()],
+        impostor.private_key(),
+    )));
+    let run = danecheck(&[
+        "smtp-connect",
+        "--json",
+        "--tlsa",
+        &rec(&h.leaf, 3, 1, 1),
+        "--tlsa",
+        &rec(&h.intermediate, 2, 1, 1),
+        "--name",
+        HOST,
+        &smtp.addr.to_string(),
+    ]);
+    run.assert_refused(smtp.addr, "no-match", Some("certificate-not-trusted"));
+    // No QUIT over a connection that failed authentication.
+    assert_eq!(smtp.transcript(), ["EHLO danecheck.invalid", "STARTTLS"]);
+}
+
+#[test]
+fn smtp_without_starttls() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let smtp = SmtpServer::start(Smtp {
+        // A multi-line greeting, too.
+        greeting: "220-mx.example.net ESMTP test\r\n220-more text\r\n220 last line\r\n",
+        offer_starttls: false,
+        ..Smtp::new(server_config(h.chain2(), h.leaf.private_key()))
+    });
+    let args = [
+        "smtp-connect",
+        "--json",
+        "--tlsa",
+        &rec(&h.leaf, 3, 1, 1),
+        "--name",
+        HOST,
+        &smtp.addr.to_string(),
+    ];
+    let run = danecheck(&args);
+    run.assert_refused(
+        smtp.addr,
+        "starttls-not-supported",
+        Some("starttls-not-supported"),
+    );
+    // Without --json.
+    let mut human = vec![args[0]];
+    human.extend_from_slice(&args[2..]);
+    let run = danecheck(&human);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "not verified: the server does not offer STARTTLS [starttls-not-supported] ({})\n",
+            smtp.addr
+        )
+    );
+}
+
+#[test]
+fn smtp_errors_before_tls() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let config = server_config(h.chain2(), h.leaf.private_key());
+    let r311 = rec(&h.leaf, 3, 1, 1);
+    let check = |addr: SocketAddr| {
+        danecheck(&[
+            "smtp-connect",
+            "--json",
+            "--tlsa",
+            &r311,
+            "--name",
+            HOST,
+            &addr.to_string(),
+        ])
+    };
+
+    let busy = SmtpServer::start(Smtp {
+        greeting: "554 5.3.2 no service\r\n",
+        ..Smtp::new(config.clone())
+    });
+    check(busy.addr).assert_refused(busy.addr, "smtp-error", None);
+
+    let refusing = SmtpServer::start(Smtp {
+        starttls_reply: "454 4.7.0 TLS not available\r\n",
+        ..Smtp::new(config.clone())
+    });
+    let run = check(refusing.addr);
+    run.assert_refused(refusing.addr, "starttls-refused", None);
+    assert!(
+        run.json()["message"].as_str().unwrap().contains("454"),
+        "{run:?}"
+    );
+
+    let garbled = SmtpServer::start(Smtp {
+        greeting: "hello\r\n",
+        ..Smtp::new(config)
+    });
+    check(garbled.addr).assert_refused(garbled.addr, "smtp-error", None);
+}
+
+#[test]
+fn smtp_connection_refused_and_timeout() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let r311 = rec(&h.leaf, 3, 1, 1);
+
+    let closed = closed_port();
+    let run = danecheck(&[
+        "smtp-connect",
+        "--json",
+        "--tlsa",
+        &r311,
+        "--name",
+        HOST,
+        &closed.to_string(),
+    ]);
+    run.assert_refused(closed, "connect-failed", None);
+
+    // Accepts, never speaks: the greeting times out.
+    let silent = serve(|mut tcp| {
+        let _ = tcp.read_to_end(&mut Vec::new());
+    });
+    let start = Instant::now();
+    let run = danecheck(&[
+        "smtp-connect",
+        "--json",
+        "--timeout",
+        "1",
+        "--tlsa",
+        &r311,
+        "--name",
+        HOST,
+        &silent.to_string(),
+    ]);
+    run.assert_refused(silent, "timeout", None);
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(8),
+        "{elapsed:?}"
+    );
+}
