@@ -1,1 +1,3 @@
+#[cfg(feature = "resolver")]
+pub mod dns;
 pub mod pki;
