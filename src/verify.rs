@@ -282,11 +282,13 @@ pub fn verify(
     policy: &Policy,
     now: UnixTime,
 ) -> Result<Verified, Error> {
-    let wants_ta = tlsa.has_usable_of(CertUsage::DaneTa, policy);
-    let wants_pkix = tlsa.has_usable_of(CertUsage::PkixEe, policy)
-        || tlsa.has_usable_of(CertUsage::PkixTa, policy);
+    let wants_ta = || tlsa.has_usable_of(CertUsage::DaneTa, policy);
+    let wants_pkix = || {
+        tlsa.has_usable_of(CertUsage::PkixEe, policy) || tlsa.has_usable_of(CertUsage::PkixTa, policy)
+    };
     let mut ee = tlsa.usable_of(CertUsage::DaneEe).peekable();
-    if ee.peek().is_none() && !wants_ta && !wants_pkix {
+    // The other usages are only looked at when DANE-EE did not decide.
+    if ee.peek().is_none() && !wants_ta() && !wants_pkix() {
         return Err(Error::NoUsableRecords);
     }
     let leaf = CertView::parse(chain.first().ok_or(Error::EmptyChain)?)
@@ -320,6 +322,7 @@ pub fn verify(
         });
     }
 
+    let (wants_ta, wants_pkix) = (wants_ta(), wants_pkix());
     if wants_ta || wants_pkix {
         let rest = parse_rest(chain)?;
         if wants_ta {
