@@ -226,8 +226,10 @@ impl DaneVerifier {
     }
 
     /// A `ClientConfig` using this verifier, the same provider, the provider's default
-    /// protocol versions (TLS 1.3 only when asking for raw public keys) and no client
-    /// authentication.
+    /// protocol versions (TLS 1.3 only when asking for raw public keys), no client
+    /// authentication, and session resumption off: a resumed session skips certificate
+    /// verification, so it would neither check the current TLSA records nor produce an
+    /// [`Outcome`]. (Re-enable it on the returned config if that is what you want.)
     pub fn client_config(&self) -> Result<rustls::ClientConfig, rustls::Error> {
         let builder = rustls::ClientConfig::builder_with_provider(self.provider.clone());
         let builder = if self.raw_public_keys {
@@ -235,10 +237,12 @@ impl DaneVerifier {
         } else {
             builder.with_safe_default_protocol_versions()?
         };
-        Ok(builder
+        let mut config = builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(self.clone()))
-            .with_no_client_auth())
+            .with_no_client_auth();
+        config.resumption = rustls::client::Resumption::disabled();
+        Ok(config)
     }
 
     /// How the last handshake verified by this verifier (or its clones) accepted the peer;
