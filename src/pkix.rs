@@ -51,15 +51,15 @@ impl PkixRoots {
         &self.anchors
     }
 
-    /// The root certificate behind `anchor`, if known.
+    /// The root certificate behind `anchor` (a reference into [`Self::anchors`], as
+    /// rustls-webpki's `VerifiedPath::anchor` returns it), if known. Anchors made by
+    /// [`Self::from_certificates`] are in the same order as the certificates.
     pub(crate) fn certificate_for(&self, anchor: &TrustAnchor<'_>) -> Option<&[u8]> {
-        self.certs.iter().map(|c| c.as_ref()).find(|der| {
-            CertView::parse(der).is_ok_and(|v| {
-                v.subject == anchor.subject.as_ref()
-                    && crate::der::spki_contents(v.spki).ok()
-                        == Some(anchor.subject_public_key_info.as_ref())
-            })
-        })
+        let index = self
+            .anchors
+            .iter()
+            .position(|a| std::ptr::eq(a.subject.as_ref(), anchor.subject.as_ref()))?;
+        self.certs.get(index).map(|c| c.as_ref())
     }
 
     /// Whether a PKIX-TA record matches one of the roots.
