@@ -347,7 +347,7 @@ const EXPIRED: ((i32, u8, u8), (i32, u8, u8)) = ((2020, 1, 1), (2021, 1, 1));
 
 // ---------------------------------------------------------------- cases
 
-/// 1. DANE-EE: certificate and SPKI, wrong name, expired self-signed leaf.
+/// Case 1: DANE-EE: certificate and SPKI, wrong name, expired self-signed leaf.
 #[test]
 fn dane_ee() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
@@ -404,7 +404,7 @@ fn dane_ee() {
     ]);
 }
 
-/// 2. DANE-TA with the anchor sent: the intermediate (depth 1), the root (depth 2).
+/// Case 2: DANE-TA with the anchor sent: the intermediate (depth 1), the root (depth 2).
 #[test]
 fn dane_ta_sent() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
@@ -457,7 +457,7 @@ fn dane_ta_sent() {
     ]);
 }
 
-/// 3. DANE-TA with the anchor only in the record: 2 0 0 certificate, 2 1 0 bare key.
+/// Case 3: DANE-TA with the anchor only in the record: 2 0 0 certificate, 2 1 0 bare key.
 /// OpenSSL counts a 2 0 0 anchor as appended to the chain (depth = chain length) and
 /// reports a 2 1 0 key at the depth of the topmost certificate it signed; so do we.
 #[test]
@@ -492,7 +492,9 @@ fn dane_ta_from_record() {
     ]);
 }
 
-/// 4. A DANE-TA record of the leaf itself never matches.
+/// Case 4: DANE-TA records of the leaf itself: a digest never matches at depth 0 (both
+/// sides); a bare 2 1 0 key that signed a self-signed leaf does (both sides); a 2 0 0 copy
+/// of a self-signed leaf is where we and OpenSSL part.
 #[test]
 fn dane_ta_leaf() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
@@ -535,7 +537,7 @@ fn dane_ta_leaf() {
     ]);
 }
 
-/// 5. Names below a DANE-TA anchor: wrong name, wildcard SAN, CN only.
+/// Case 5: Names below a DANE-TA anchor: wrong name, wildcard SAN, CN only.
 #[test]
 fn dane_ta_names() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
@@ -582,7 +584,7 @@ fn dane_ta_names() {
     ]);
 }
 
-/// 6. Dates: an expired anchor (its own dates are not checked, by OpenSSL either), an
+/// Case 6: Dates: an expired anchor (its own dates are not checked, by OpenSSL either), an
 /// expired leaf below a valid anchor.
 #[test]
 fn dane_ta_dates() {
@@ -610,7 +612,7 @@ fn dane_ta_dates() {
     ]);
 }
 
-/// 7. Another key under the same name: refused.
+/// Case 7: Another key under the same name: refused.
 #[test]
 fn impostor() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
@@ -632,9 +634,9 @@ fn impostor() {
     ]);
 }
 
-/// 8. Unusable records: a digest of the wrong length, an unknown usage. s_client rejects
-/// such a record at load time ("unusable TLSA rrdata"); with no other record it does not
-/// connect at all ("Failed to import any TLSA records"), which counts as a refusal.
+/// Case 8: Unusable records: a digest of the wrong length, an unknown usage. s_client
+/// rejects such a record at load time ("unusable TLSA rrdata"); with no other record it
+/// does not connect at all ("Failed to import any TLSA records"), which counts as a refusal.
 #[test]
 fn unusable_records() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
@@ -665,8 +667,8 @@ fn unusable_records() {
     ]);
 }
 
-/// 9. Digest agility (RFC 7671 §9): per usage and selector, a non-matching SHA2-512 record
-/// hides the SHA2-256 one; OpenSSL applies the same rule.
+/// Case 9: Digest agility (RFC 7671 §9): per usage and selector, a non-matching SHA2-512
+/// record hides the SHA2-256 one; OpenSSL applies the same rule.
 #[test]
 fn digest_agility() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
@@ -738,7 +740,7 @@ fn ca_leaf_with_digital_signature() -> (Peer, CertificateDer<'static>) {
     (peer, ca.der().clone())
 }
 
-/// 10. A leaf that is itself a CA certificate, under 2 1 1 of its issuer.
+/// Case 10: A leaf that is itself a CA certificate, under 2 1 1 of its issuer.
 #[test]
 fn ca_leaf() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
