@@ -267,7 +267,8 @@ impl fmt::Debug for Verified {
 ///   its own dates are not checked); the leaf must chain to it with valid signatures,
 ///   validity periods at `now`, CA certificates in between, and an extended key usage that
 ///   allows serverAuth where present; the leaf must match a reference identifier.
-///   As in OpenSSL, a DANE-TA record never matches the leaf itself.
+///   As in OpenSSL, a DANE-TA record never matches the leaf itself (not even a 2 0 0 copy
+///   of a self-signed leaf; a 2 1 0 key that signed the leaf is an anchor at depth 0).
 /// - PKIX-EE(1) / PKIX-TA(0) (RFC 6698 §2.1.1, RFC 7671 §5.3–5.4): the chain must also
 ///   validate against the policy's PKIX roots, with the leaf matching (usage 1) or a
 ///   certificate of the validated path above the leaf matching (usage 0), and names must
@@ -284,7 +285,8 @@ pub fn verify(
 ) -> Result<Verified, Error> {
     let wants_ta = || tlsa.has_usable_of(CertUsage::DaneTa, policy);
     let wants_pkix = || {
-        tlsa.has_usable_of(CertUsage::PkixEe, policy) || tlsa.has_usable_of(CertUsage::PkixTa, policy)
+        tlsa.has_usable_of(CertUsage::PkixEe, policy)
+            || tlsa.has_usable_of(CertUsage::PkixTa, policy)
     };
     let mut ee = tlsa.usable_of(CertUsage::DaneEe).peekable();
     // The other usages are only looked at when DANE-EE did not decide.
@@ -444,6 +446,9 @@ fn dane_ta<'a>(
         // Full data was checked when the set was built, so these parses succeed.
         if r.matching() == Matching::Full {
             match r.selector() {
+                // As in OpenSSL, not a copy of the leaf itself (a self-signed leaf would
+                // otherwise "chain" to its own copy).
+                Selector::Cert if r.data() == leaf.der => {}
                 Selector::Cert => {
                     if let Ok(a) = CertView::parse(r.data()).and_then(|v| anchor_from_view(&v)) {
                         anchors.push(a);
