@@ -100,7 +100,11 @@
 //! above the leaf only; a trust anchor's own validity dates are not checked (it is a name and
 //! a key); PKIX usages without PKIX roots can never succeed; records are tried DANE-EE first.
 //! The DANE-TA chain check is rustls-webpki's, which (unlike OpenSSL) refuses a leaf that is
-//! itself a CA certificate.
+//! itself a CA certificate. Partial-label wildcards (`mx*.example.net`) never match, as in
+//! Postfix (which sets `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS`; plain `openssl s_client`
+//! accepts them). `tests/openssl_interop.rs` runs the same inputs through `openssl s_server`
+//! / `s_client -dane_tlsa_rrdata` and through [`verify`], and checks that the verdicts and
+//! depths agree.
 //!
 //! ## Cargo features
 //! - `rustls` (default): the rustls adapter, [`DaneVerifier`].
