@@ -1,5 +1,8 @@
 //! `danecheck`: check a certificate chain against TLSA records, check a live server (HTTPS
-//! or SMTP with STARTTLS) against them, or print the TLSA record for a certificate.
+//! or SMTP with STARTTLS) against them, or print the TLSA record for a certificate; with
+//! `--features resolver`, also look TLSA records up with DNSSEC (`tlsa`), check a mail
+//! domain's MX hosts the way a DANE SMTP client does (`smtp`), and check an HTTPS server
+//! against the records it publishes (`https` without `--tlsa`).
 //!
 //! ```text
 //! danecheck verify --chain CHAIN.pem (--tlsa "U S M HEX")… [--tlsa-file RRS] --name NAME…
@@ -10,14 +13,21 @@
 //! danecheck https (--tlsa "U S M HEX")... [--tlsa-file RRS] [--name NAME]...
 //!                 [--profile generic|smtp] [--roots ROOTS.pem] [--dane-ee-name-check]
 //!                 [--digest-order sha512,sha256] [--timeout SECS] [--json] HOST[:PORT]
+//! danecheck https [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
+//!                 [--name NAME]... [other https options] HOST[:PORT]   (no --tlsa)
 //! danecheck smtp-connect (--tlsa "U S M HEX")... [--tlsa-file RRS] [--name NAME]...
 //!                        [--ehlo NAME] [--dane-ee-name-check] [--digest-order sha512,sha256]
 //!                        [--timeout SECS] [--json] HOST[:PORT]
+//! danecheck tlsa [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
+//!                [--port 25] [--json] HOST
+//! danecheck smtp [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
+//!                [--smtp-port 25] [--timeout SECS] [--ehlo NAME] [--json] DOMAIN
 //! ```
 //!
-//! Exit status: 0 authenticated (or record generated), 1 not authenticated (a DANE
-//! failure, or for `https` and `smtp-connect` any failure to reach the TLS handshake's
-//! end), 2 bad usage or input (one line on standard error, starting `danecheck: `).
+//! Exit status: 0 authenticated (or record generated, or for `tlsa` a lookup that worked),
+//! 1 not authenticated (a DANE failure, a bogus or failed DNS lookup, or for `https`,
+//! `smtp-connect` and `smtp` any failure to reach the TLS handshake's end), 2 bad usage or
+//! input (one line on standard error, starting `danecheck: `).
 //!
 //! # `verify`
 //!
@@ -100,6 +110,85 @@
 //! `tls-error` (any other TLS failure: an alert, a protocol error, a connection closed in
 //! the handshake); `tls_rpt` is the RFC 8460 result type where one applies
 //! (`validation-failure` for `tls-error`), and `message` the reason in words.
+//!
+//! # DNS lookups (`--features resolver`)
+//!
+//! `tlsa`, `smtp` and `https` without `--tlsa` look records up with DNSSEC through
+//! [`dane::resolver`]. Built without the feature, `tlsa` and `smtp` say
+//! `danecheck: this subcommand needs --features resolver` and exit with status 2.
+//!
+//! ```text
+//! $ cargo run -q --features resolver --example danecheck -- tlsa \
+//!       --resolver 127.0.0.1:53530 --trust-anchor dane.test.ds mx.secure.dane.test
+//! secure: _25._tcp.mx.secure.dane.test: 3 1 1 5c3f…, 3 1 2 9a0e… (ttl 300)
+//! ```
+//!
+//! Whom to trust:
+//! - local validation (the default): the answers are validated here, from the trust anchor
+//!   down. `--trust-anchor FILE` holds the anchor as zone-file records: DS records
+//!   (`dane.test. IN DS 4074 13 2 e159…`, one per line; the DNSKEY RRset they designate is
+//!   fetched and must be signed by a matching key) or DNSKEY records
+//!   (`dane.test. IN DNSKEY 257 3 13 …`); without it, the IANA root key. `--resolver
+//!   IP:PORT` is the server asked (recursive or authoritative; default: the first
+//!   `nameserver` of `/etc/resolv.conf`, port 53; a bare IP address means port 53). Queries
+//!   ask for recursion unless `--no-recursion` is given (authoritative servers ignore it).
+//! - `--trust-ad`: believe the AD bit of the validating resolver `--resolver` (required).
+//!   Safe only over loopback or an equally trusted path: anyone on the way can set AD.
+//!
+//! ## `tlsa`
+//!
+//! Looks up `_<port>._tcp.HOST` TLSA (`--port`, default 25) and prints one line:
+//! `secure: _25._tcp.HOST: 3 1 1 ab…, 3 1 2 cd… (ttl N)`, `secure-absent: _25._tcp.HOST`
+//! (validated denial: no TLSA records), `insecure: _25._tcp.HOST` (provably unsigned: DANE
+//! does not apply), `bogus: _25._tcp.HOST` (validation failed) or `error: _25._tcp.HOST:
+//! <reason>` (SERVFAIL, timeout, a DS anchor that matches no key, …). Exit status 0 for
+//! secure, secure-absent and insecure (the lookup worked), 1 for bogus and errors. With
+//! `--json`: `{"status":"secure","base":"mx.example.net","records":["3 1 1 …"],"ttl":300,
+//! "error":null,"message":null}`, where `status` is one of `secure`, `secure-absent`,
+//! `insecure`, `bogus`, `error`; `records` is empty unless secure; `ttl` is null unless
+//! secure; `error` is the failure's category ([`dane::resolver::LookupError::category`],
+//! or `trust-anchor`) and `message` the reason in words.
+//!
+//! ## `smtp`
+//!
+//! What a DANE SMTP client (RFC 7672) does for a mail domain: the MX hosts in preference
+//! order (the domain itself without MX), their addresses and TLSA records, then, for each
+//! host whose TLSA RRset is secure, an SMTP connection to each of its secure addresses on
+//! `--smtp-port` (default 25) with `EHLO`, `STARTTLS` and the handshake authenticated by
+//! those records (SNI: the TLSA base domain). One line per host address, like Postfix's
+//! `posttls-finger`:
+//!
+//! ```text
+//! mx.example.net[192.0.2.25]:25: Verified TLS connection (DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0)
+//! mx2.example.net[192.0.2.26]:25: DANE failure: no TLSA record matched the certificate chain
+//! mx3.example.net[192.0.2.27]:25: Untrusted TLS connection (no usable TLSA records)
+//! mx4.example.net[192.0.2.28]:25: opportunistic (no DANE)
+//! mx5.example.net[192.0.2.29]:25: unusable: bogus
+//! ```
+//!
+//! `Untrusted TLS connection` is a secure TLSA RRset whose records are all unusable: TLS is
+//! required, without authentication. `opportunistic` hosts (no secure TLSA records, or an
+//! insecure address) are not connected to. `unusable` is a bogus or failed lookup for the
+//! host (`host: unusable: …` without an address when the address lookup failed): a DANE
+//! client must not deliver there. Exit status 0 if every DANE host address was verified,
+//! every TLS-required one reached TLS, and nothing was unusable; otherwise 1. A failed MX
+//! lookup is one line, `DOMAIN: MX lookup failed: bogus`, exit status 1; so is a null MX
+//! (`DOMAIN: null MX: the domain accepts no mail`). `--timeout` and `--ehlo` are as for
+//! `smtp-connect`. With `--json`, one object per line:
+//! `{"host":"mx.example.net","address":"192.0.2.25","preference":10,"status":"dane",
+//! "verified":true,"usage":3,"selector":1,"matching":1,"depth":0,"error":null,
+//! "message":null}`, where `status` is `dane`, `tls-unauthenticated`, `opportunistic` or
+//! `unusable`; `verified` is null unless a connection was made; `error` is a category as
+//! for `smtp-connect` (or the lookup's, for `unusable`).
+//!
+//! ## `https` with DNS
+//!
+//! With `--resolver`, `--trust-anchor` or `--trust-ad` and no `--tlsa`/`--tlsa-file`,
+//! `https` looks up `_<PORT>._tcp.<base>` TLSA (the base is the first `--name`, default
+//! `HOST`) and the host's addresses through the same server, then connects as with
+//! `--tlsa`. A TLSA RRset that is insecure or absent prints `no DANE for HOST (insecure)`
+//! (or `secure-absent`), a failed lookup `_443._tcp.HOST: TLSA lookup failed: bogus`; both
+//! exit with status 1.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -129,9 +218,15 @@ usage:
   danecheck https (--tlsa \"U S M HEX\")... [--tlsa-file RRS] [--name NAME]...
                   [--profile generic|smtp] [--roots ROOTS.pem] [--dane-ee-name-check]
                   [--digest-order sha512,sha256] [--timeout SECS] [--json] HOST[:PORT]
+  danecheck https [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
+                  [--name NAME]... [other https options] HOST[:PORT]   (no --tlsa)
   danecheck smtp-connect (--tlsa \"U S M HEX\")... [--tlsa-file RRS] [--name NAME]...
                          [--ehlo NAME] [--dane-ee-name-check] [--digest-order sha512,sha256]
                          [--timeout SECS] [--json] HOST[:PORT]
+  danecheck tlsa [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
+                 [--port 25] [--json] HOST
+  danecheck smtp [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
+                 [--smtp-port 25] [--timeout SECS] [--ehlo NAME] [--json] DOMAIN
   danecheck --help
 
 verify: check a chain (PEM, leaf first) against TLSA records for the reference names.
@@ -140,7 +235,15 @@ https: authenticate a TLS server (default port 443) in a real handshake.
 smtp-connect: the same for an SMTP server after STARTTLS (default port 25).
   --name defaults to HOST (required when HOST is an IP address; [v6]:PORT for IPv6);
   --timeout defaults to 10 seconds, --ehlo to danecheck.invalid.
-exit status: 0 authenticated (every address), 1 not authenticated, 2 bad usage or input.";
+DNS (needs --features resolver):
+tlsa: look up _PORT._tcp.HOST TLSA with DNSSEC: secure, secure-absent, insecure, bogus.
+smtp: the MX hosts of DOMAIN, their TLSA records, and STARTTLS to each DANE host address.
+https with --resolver, --trust-anchor or --trust-ad and no --tlsa: look the records up.
+  Local validation from --trust-anchor (DS or DNSKEY records; default: the IANA root),
+  querying --resolver (default: the first nameserver of /etc/resolv.conf, port 53);
+  --trust-ad instead believes the AD bit of the validating resolver --resolver.
+exit status: 0 authenticated (every address; for tlsa: the lookup worked),
+  1 not authenticated or a failed lookup, 2 bad usage or input.";
 
 /// Exit status when the peer is authenticated (or a record was generated).
 const EXIT_OK: u8 = 0;
@@ -202,12 +305,24 @@ fn run() -> Result<u8> {
             Parsed::Help => print_help(),
             Parsed::Options(opts) => connect(&opts, Protocol::Smtp),
         },
+        #[cfg(not(feature = "resolver"))]
+        "tlsa" | "smtp" => Err(Fatal::new("this subcommand needs --features resolver")),
+        #[cfg(feature = "resolver")]
+        "tlsa" => match Options::parse(rest, dns::TLSA_OPTIONS, 1)? {
+            Parsed::Help => print_help(),
+            Parsed::Options(opts) => dns::tlsa(&opts),
+        },
+        #[cfg(feature = "resolver")]
+        "smtp" => match Options::parse(rest, dns::SMTP_DNS_OPTIONS, 1)? {
+            Parsed::Help => print_help(),
+            Parsed::Options(opts) => dns::smtp(&opts),
+        },
         other if other.starts_with('-') => Err(Fatal(format!(
             "unknown option {other:?} before the command (see danecheck --help)"
         ))),
         other => Err(Fatal(format!(
-            "unknown command {other:?} (want verify, generate, https or smtp-connect; \
-             see danecheck --help)"
+            "unknown command {other:?} (want verify, generate, https, smtp-connect, tlsa \
+             or smtp; see danecheck --help)"
         ))),
     }
 }
@@ -452,6 +567,19 @@ const HTTPS_OPTIONS: &[Spec] = &[
     Spec::value("--digest-order"),
     Spec::value("--timeout"),
     Spec::switch("--json"),
+    // Look the records up (feature `resolver`).
+    Spec::value("--resolver"),
+    Spec::value("--trust-anchor"),
+    Spec::switch("--trust-ad"),
+    Spec::switch("--no-recursion"),
+];
+
+/// The `https` options that ask for a DNS lookup of the TLSA records.
+const LOOKUP_OPTIONS: [&str; 4] = [
+    "--resolver",
+    "--trust-anchor",
+    "--trust-ad",
+    "--no-recursion",
 ];
 
 const SMTP_OPTIONS: &[Spec] = &[
@@ -510,6 +638,9 @@ struct Session {
     provider: Arc<CryptoProvider>,
     timeout: Duration,
     ehlo: String,
+    /// Accept the server unauthenticated when `tlsa` has no usable record (RFC 7672 §2.2:
+    /// `smtp` for a host whose secure TLSA records are all unusable).
+    accept_unauthenticated: bool,
 }
 
 fn connect(opts: &Options, protocol: Protocol) -> Result<u8> {
@@ -525,7 +656,19 @@ fn connect(opts: &Options, protocol: Protocol) -> Result<u8> {
             )));
         }
     };
-    let tlsa = read_tlsa_set(opts)?;
+    // `https` looks the records up when told whom to trust for them.
+    let lookup = protocol == Protocol::Https && LOOKUP_OPTIONS.iter().any(|o| opts.flag(o));
+    let tlsa = if lookup {
+        if !opts.all("--tlsa").is_empty() || opts.one("--tlsa-file").is_some() {
+            return Err(Fatal::new(
+                "--tlsa and --tlsa-file cannot be combined with --resolver, --trust-anchor, \
+                 --trust-ad or --no-recursion (records are given or looked up, not both)",
+            ));
+        }
+        None
+    } else {
+        Some(read_tlsa_set(opts)?)
+    };
     let policy = build_policy(opts, &names, protocol.default_profile())?;
     // RFC 7672 §8.1: the SNI is the TLSA base domain.
     let base = policy.base_domain().as_str().to_owned();
@@ -536,6 +679,15 @@ fn connect(opts: &Options, protocol: Protocol) -> Result<u8> {
     })?;
     let timeout = parse_timeout(opts)?;
     let ehlo = parse_ehlo(opts)?;
+    let json = opts.flag("--json");
+    let (tlsa, looked_up) = match tlsa {
+        Some(tlsa) => (tlsa, None),
+        None => match dns::https_lookup(opts, &host, port, &policy, json)? {
+            Some((tlsa, addrs)) => (tlsa, addrs),
+            // Not DANE, or the lookup failed: already reported.
+            None => return Ok(EXIT_NOT_VERIFIED),
+        },
+    };
     let session = Session {
         protocol,
         tlsa,
@@ -544,12 +696,13 @@ fn connect(opts: &Options, protocol: Protocol) -> Result<u8> {
         provider: Arc::new(rustls::crypto::ring::default_provider()),
         timeout,
         ehlo,
+        accept_unauthenticated: false,
     };
-    let json = opts.flag("--json");
 
-    let addrs: Vec<SocketAddr> = match host {
-        Host::Ip(ip) => vec![SocketAddr::new(ip, port)],
-        Host::Name(name) => {
+    let addrs: Vec<SocketAddr> = match (looked_up, host) {
+        (Some(addrs), _) => addrs,
+        (None, Host::Ip(ip)) => vec![SocketAddr::new(ip, port)],
+        (None, Host::Name(name)) => {
             let resolved = (name.as_str(), port)
                 .to_socket_addrs()
                 .map(Iterator::collect::<Vec<_>>);
@@ -728,11 +881,14 @@ fn check_address(addr: SocketAddr, session: &Session) -> Result<Outcome, Failure
 
     // A verifier, and so a session cache, per connection: a resumed session would skip the
     // certificate check and leave the previous connection's outcome.
-    let verifier = DaneVerifier::new(
+    let mut verifier = DaneVerifier::new(
         session.tlsa.clone(),
         session.policy.clone(),
         session.provider.clone(),
     );
+    if session.accept_unauthenticated {
+        verifier = verifier.with_no_usable_records(dane::danger::accept_unauthenticated());
+    }
     let mut config = verifier
         .client_config()
         .map_err(|e| Failure::tls(format_args!("TLS configuration: {e}")))?;
@@ -1242,5 +1398,806 @@ impl fmt::Display for JsonObject {
             write!(f, "{}:{value}", Value::from(*key))?;
         }
         f.write_str("}")
+    }
+}
+
+// --------------------------------------------------------------- DNS: tlsa, smtp, https
+
+/// Without the `resolver` feature: `https` cannot look records up.
+#[cfg(not(feature = "resolver"))]
+mod dns {
+    use super::{Fatal, Host, Policy, Result, SocketAddr, TlsaSet};
+
+    pub(super) fn https_lookup(
+        _opts: &super::Options,
+        _host: &Host,
+        _port: u16,
+        _policy: &Policy,
+        _json: bool,
+    ) -> Result<Option<(TlsaSet, Option<Vec<SocketAddr>>)>> {
+        Err(Fatal::new(
+            "--resolver, --trust-anchor, --trust-ad and --no-recursion need --features resolver",
+        ))
+    }
+}
+
+/// `tlsa`, `smtp` and the lookup of `https` (feature `resolver`).
+#[cfg(feature = "resolver")]
+mod dns {
+    use super::*;
+
+    use dane::resolver::{
+        AnswerKind, DaneStatus, DnsAnswer, DnsSource, LookupError, ServerSettings, TlsaLookup,
+        TlsaResolver, TrustAnchor, TrustedAdSource, ValidatingSource,
+    };
+    use hickory_proto::rr::{Name, RData, RecordType};
+
+    /// Whom to trust, and the server to ask (shared by the DNS commands).
+    macro_rules! trust_options {
+        ($($more:expr),* $(,)?) => {
+            &[
+                Spec::value("--resolver"),
+                Spec::value("--trust-anchor"),
+                Spec::switch("--trust-ad"),
+                Spec::switch("--no-recursion"),
+                $($more),*
+            ]
+        };
+    }
+
+    pub(super) const TLSA_OPTIONS: &[Spec] =
+        trust_options![Spec::value("--port"), Spec::switch("--json")];
+
+    pub(super) const SMTP_DNS_OPTIONS: &[Spec] = trust_options![
+        Spec::value("--smtp-port"),
+        Spec::value("--timeout"),
+        Spec::value("--ehlo"),
+        Spec::switch("--json"),
+    ];
+
+    /// The file the default server comes from.
+    const RESOLV_CONF: &str = "/etc/resolv.conf";
+
+    // -------------------------------------------------------------------- set-up
+
+    /// The server to ask and whom to trust, from the command line.
+    struct Setup {
+        settings: ServerSettings,
+        trust: Trust,
+    }
+
+    enum Trust {
+        /// The AD bit of the validating resolver `settings.servers`.
+        Ad,
+        /// Local validation from this anchor (`file`: where it came from, for messages).
+        Anchor {
+            anchor: TrustAnchor,
+            file: Option<String>,
+        },
+    }
+
+    fn setup(opts: &Options) -> Result<Setup> {
+        let trust_ad = opts.flag("--trust-ad");
+        let anchor_file = opts.one("--trust-anchor");
+        if trust_ad && anchor_file.is_some() {
+            return Err(Fatal::new(
+                "--trust-ad and --trust-anchor exclude each other (believe a resolver's AD bit, \
+                 or validate here from a trust anchor)",
+            ));
+        }
+        let no_recursion = opts.flag("--no-recursion");
+        if trust_ad && no_recursion {
+            return Err(Fatal::new(
+                "--no-recursion cannot be used with --trust-ad (the validating resolver must \
+                 recurse)",
+            ));
+        }
+        let server = match opts.one("--resolver") {
+            Some(text) => parse_server(text)?,
+            None if trust_ad => {
+                return Err(Fatal::new(
+                    "--trust-ad needs --resolver IP:PORT (a validating resolver on a trusted \
+                     path, such as 127.0.0.1:53)",
+                ));
+            }
+            None => default_server()?,
+        };
+        let mut settings = ServerSettings::new(server);
+        settings.recursion_desired = !no_recursion;
+        let trust = if trust_ad {
+            Trust::Ad
+        } else {
+            match anchor_file {
+                Some(file) => Trust::Anchor {
+                    anchor: read_anchor(file)?,
+                    file: Some(file.to_owned()),
+                },
+                None => Trust::Anchor {
+                    anchor: TrustAnchor::IanaRoot,
+                    file: None,
+                },
+            }
+        };
+        Ok(Setup { settings, trust })
+    }
+
+    /// `--resolver`: `IP:PORT`, `[IPv6]:PORT`, or an IP address (port 53).
+    fn parse_server(text: &str) -> Result<SocketAddr> {
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            return Ok(addr);
+        }
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            return Ok(SocketAddr::new(ip, 53));
+        }
+        Err(Fatal(format!(
+            "--resolver {text:?}: want IP:PORT, such as 127.0.0.1:53 or [::1]:53"
+        )))
+    }
+
+    /// The first `nameserver` of `/etc/resolv.conf`, port 53.
+    fn default_server() -> Result<SocketAddr> {
+        let text = std::fs::read_to_string(RESOLV_CONF).unwrap_or_default();
+        for line in text.lines() {
+            let mut tokens = line.split_ascii_whitespace();
+            if tokens.next() == Some("nameserver")
+                && let Some(addr) = tokens.next()
+                // A link-local IPv6 server may carry a zone (`fe80::1%eth0`): not usable here.
+                && let Ok(ip) = addr.parse::<IpAddr>()
+            {
+                return Ok(SocketAddr::new(ip, 53));
+            }
+        }
+        Err(Fatal(format!(
+            "no usable nameserver in {RESOLV_CONF}: give --resolver IP:PORT"
+        )))
+    }
+
+    /// `--trust-anchor FILE`: DS records (each on one line) or DNSKEY records, in zone-file
+    /// form. Checked here, so a malformed file is an input error rather than a lookup
+    /// failure.
+    fn read_anchor(file: &str) -> Result<TrustAnchor> {
+        let text =
+            std::fs::read_to_string(file).map_err(|e| Fatal(format!("cannot read {file}: {e}")))?;
+        let (mut ds, mut dnskey) = (0, 0);
+        // A record wrapped over lines in parentheses: its first line number and its text.
+        let mut pending: Option<(usize, String)> = None;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split(';').next().unwrap_or_default();
+            let (start, mut entry) = match pending.take() {
+                Some(so_far) => so_far,
+                None if line.trim().is_empty() => continue,
+                None => (n + 1, String::new()),
+            };
+            entry.push(' ');
+            entry.push_str(line);
+            if entry.matches('(').count() > entry.matches(')').count() {
+                pending = Some((start, entry));
+                continue;
+            }
+            let tokens: Vec<&str> = entry.split_ascii_whitespace().collect();
+            let at = |t: &str| format!("{file}, line {start}: {t}");
+            if tokens.iter().any(|t| t.eq_ignore_ascii_case("DS")) {
+                if start != n + 1 {
+                    return Err(Fatal(at("put each DS record on one line")));
+                }
+                check_ds(&tokens).map_err(|why| Fatal(at(why)))?;
+                ds += 1;
+            } else if tokens.iter().any(|t| t.eq_ignore_ascii_case("DNSKEY")) {
+                dnskey += 1;
+            } else {
+                return Err(Fatal(at("neither a DS nor a DNSKEY record")));
+            }
+        }
+        if let Some((start, _)) = pending {
+            return Err(Fatal(format!(
+                "{file}, line {start}: unbalanced parenthesis"
+            )));
+        }
+        match (ds, dnskey) {
+            (0, 0) => Err(Fatal(format!("{file}: no DS or DNSKEY record"))),
+            (_, 0) => Ok(TrustAnchor::DsText(text)),
+            (0, _) => {
+                // What `ValidatingSource::new` parses, parsed now to report a bad file early.
+                text.parse::<hickory_proto::dnssec::TrustAnchors>()
+                    .map_err(|e| Fatal(format!("{file}: bad DNSKEY trust anchor: {e}")))?;
+                Ok(TrustAnchor::DnskeyText(text))
+            }
+            _ => Err(Fatal(format!(
+                "{file}: both DS and DNSKEY records; give one kind"
+            ))),
+        }
+    }
+
+    /// `owner [TTL] [class] DS tag algorithm digest-type hex…`.
+    fn check_ds(tokens: &[&str]) -> Result<(), &'static str> {
+        let at = tokens
+            .iter()
+            .position(|t| t.eq_ignore_ascii_case("DS"))
+            .filter(|&i| i > 0)
+            .ok_or("a DS record needs an owner name first")?;
+        let field = |i: usize| tokens.get(at + i).copied().unwrap_or_default();
+        field(1)
+            .parse::<u16>()
+            .map_err(|_| "bad DS key tag (want 0-65535)")?;
+        field(2)
+            .parse::<u8>()
+            .map_err(|_| "bad DS algorithm (want a number, such as 13)")?;
+        field(3)
+            .parse::<u8>()
+            .map_err(|_| "bad DS digest type (want a number, such as 2)")?;
+        let hex: String = tokens.get(at + 4..).unwrap_or_default().concat();
+        if hex.is_empty()
+            || !hex.len().is_multiple_of(2)
+            || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err("bad DS digest (want hexadecimal)");
+        }
+        Ok(())
+    }
+
+    /// Either source, so that one resolver type serves both trust modes.
+    enum Source {
+        Validating(ValidatingSource),
+        TrustedAd(TrustedAdSource),
+    }
+
+    impl DnsSource for Source {
+        async fn query(
+            &self,
+            name: &Name,
+            rtype: RecordType,
+        ) -> std::result::Result<DnsAnswer, LookupError> {
+            match self {
+                Self::Validating(s) => s.query(name, rtype).await,
+                Self::TrustedAd(s) => s.query(name, rtype).await,
+            }
+        }
+    }
+
+    /// Why there is no answer: a failed lookup, or a trust anchor that could not be set up
+    /// (a DS anchor needs the DNSKEY RRset it designates).
+    enum Failed {
+        Lookup(LookupError),
+        Anchor(String),
+    }
+
+    impl Failed {
+        fn category(&self) -> &'static str {
+            match self {
+                Self::Lookup(e) => e.category(),
+                Self::Anchor(_) => "trust-anchor",
+            }
+        }
+    }
+
+    impl fmt::Display for Failed {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                Self::Lookup(e) => e.fmt(f),
+                Self::Anchor(message) => f.write_str(message),
+            }
+        }
+    }
+
+    /// The resolver of `setup` (for a DS anchor, after fetching the keys it designates).
+    async fn resolver(setup: &Setup) -> std::result::Result<TlsaResolver<Source>, Failed> {
+        let source = match &setup.trust {
+            Trust::Ad => Source::TrustedAd(TrustedAdSource::new(setup.settings.clone())),
+            Trust::Anchor { anchor, file } => {
+                match ValidatingSource::connect(&setup.settings, anchor).await {
+                    Ok(source) => Source::Validating(source),
+                    Err(e) => {
+                        let file = file.as_deref().unwrap_or("(the IANA root)");
+                        return Err(Failed::Anchor(format!("trust anchor {file}: {e}")));
+                    }
+                }
+            }
+        };
+        Ok(TlsaResolver::new(source))
+    }
+
+    /// Runs `future` to its end on a single-threaded runtime.
+    fn block_on<F: Future>(future: F) -> Result<F::Output> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))?;
+        Ok(runtime.block_on(future))
+    }
+
+    /// A port number 1-65535 from `flag`, else `default`.
+    fn parse_port(opts: &Options, flag: &str, default: u16) -> Result<u16> {
+        match opts.one(flag) {
+            None => Ok(default),
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|&port| port > 0)
+                .ok_or_else(|| Fatal(format!("{flag} {p:?}: want a port number 1-65535"))),
+        }
+    }
+
+    /// A host or domain operand, as a normalised name.
+    fn parse_name(opts: &Options, what: &str) -> Result<ReferenceName> {
+        let text = opts.operand(what)?;
+        ReferenceName::new(text).map_err(|e| Fatal(format!("{what} {text:?}: {e}")))
+    }
+
+    // ---------------------------------------------------------------------- tlsa
+
+    pub(super) fn tlsa(opts: &Options) -> Result<u8> {
+        let host = parse_name(opts, "HOST")?;
+        let port = parse_port(opts, "--port", 25)?;
+        let setup = setup(opts)?;
+        let json = opts.flag("--json");
+        let owner = format!("_{port}._tcp.{}", host.as_str());
+
+        let result = block_on(async {
+            resolver(&setup)
+                .await?
+                .lookup_tlsa(port, "tcp", host.as_str())
+                .await
+                .map_err(Failed::Lookup)
+        })?;
+
+        let (status, records, ttl) = match &result {
+            Ok(TlsaLookup::Secure { records, ttl, .. }) => (
+                "secure",
+                records.records().iter().map(ToString::to_string).collect(),
+                Some(*ttl),
+            ),
+            Ok(other) => (other.status(), Vec::new(), None),
+            Err(Failed::Lookup(LookupError::Bogus)) => ("bogus", Vec::new(), None),
+            Err(_) => ("error", Vec::new(), None),
+        };
+        let base = match &result {
+            Ok(TlsaLookup::Secure { base, .. }) => base.as_str(),
+            _ => host.as_str(),
+        };
+        let failure = result.as_ref().err();
+        if json {
+            say(JsonObject(vec![
+                ("status", status.into()),
+                ("base", base.into()),
+                ("records", records.into()),
+                ("ttl", ttl.into()),
+                ("error", failure.map(Failed::category).into()),
+                ("message", failure.map(ToString::to_string).into()),
+            ]))?;
+        } else {
+            match (&result, ttl) {
+                (Ok(TlsaLookup::Secure { malformed, .. }), Some(ttl)) => {
+                    let mut list = records.join(", ");
+                    if *malformed > 0 {
+                        if !list.is_empty() {
+                            list.push_str(", ");
+                        }
+                        list.push_str(&format!("{malformed} malformed"));
+                    }
+                    say(format_args!("secure: {owner}: {list} (ttl {ttl})"))?;
+                }
+                (Err(Failed::Lookup(LookupError::Bogus)), _) => {
+                    say(format_args!("bogus: {owner}"))?;
+                }
+                (Err(f), _) => say(format_args!("error: {owner}: {f}"))?,
+                _ => say(format_args!("{status}: {owner}"))?,
+            }
+        }
+        Ok(if result.is_ok() {
+            EXIT_OK
+        } else {
+            EXIT_NOT_VERIFIED
+        })
+    }
+
+    // ---------------------------------------------------------------------- smtp
+
+    pub(super) fn smtp(opts: &Options) -> Result<u8> {
+        let domain = parse_name(opts, "DOMAIN")?;
+        let port = parse_port(opts, "--smtp-port", 25)?;
+        let timeout = parse_timeout(opts)?;
+        let ehlo = parse_ehlo(opts)?;
+        let setup = setup(opts)?;
+        let json = opts.flag("--json");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+
+        let plan = block_on(async {
+            resolver(&setup)
+                .await?
+                .smtp_targets(domain.as_str(), port)
+                .await
+                .map_err(Failed::Lookup)
+        })?;
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(failed) => {
+                let line = Line {
+                    host: domain.as_str().to_owned(),
+                    address: None,
+                    preference: None,
+                    status: "unusable",
+                    result: LineResult::unusable(failed.category(), failed.to_string()),
+                };
+                if json {
+                    say(line.json())?;
+                } else {
+                    match failed {
+                        Failed::Lookup(e) => say(format_args!(
+                            "{}: MX lookup failed: {}",
+                            domain.as_str(),
+                            describe(&e)
+                        ))?,
+                        Failed::Anchor(message) => {
+                            say(format_args!("{}: {message}", domain.as_str()))?;
+                        }
+                    }
+                }
+                return Ok(EXIT_NOT_VERIFIED);
+            }
+        };
+        if plan.targets.is_empty() {
+            // RFC 7505: a null MX.
+            if json {
+                say(Line {
+                    host: domain.as_str().to_owned(),
+                    address: None,
+                    preference: None,
+                    status: "unusable",
+                    result: LineResult::unusable(
+                        "null-mx",
+                        "null MX: the domain accepts no mail".to_owned(),
+                    ),
+                }
+                .json())?;
+            } else {
+                say(format_args!(
+                    "{}: null MX: the domain accepts no mail",
+                    domain.as_str()
+                ))?;
+            }
+            return Ok(EXIT_NOT_VERIFIED);
+        }
+
+        let mut all_good = true;
+        for target in &plan.targets {
+            let host = target.host.to_ascii().trim_end_matches('.').to_owned();
+            let line = |address: Option<IpAddr>, status, result| Line {
+                host: host.clone(),
+                address: address.map(|ip| SocketAddr::new(ip, target.port)),
+                preference: Some(target.preference),
+                status,
+                result,
+            };
+            let mut lines = Vec::new();
+            // TLS is required (authenticated, or not) on the secure addresses.
+            let required = match &target.status {
+                DaneStatus::Required { tlsa, policy, sni } => Some(Session {
+                    protocol: Protocol::Smtp,
+                    tlsa: tlsa.clone(),
+                    policy: policy.clone(),
+                    server_name: ServerName::try_from(sni.as_str().to_owned())
+                        .map_err(|e| Fatal(format!("{}: bad SNI name: {e}", sni.as_str())))?,
+                    provider: provider.clone(),
+                    timeout,
+                    ehlo: ehlo.clone(),
+                    accept_unauthenticated: false,
+                }),
+                DaneStatus::TlsRequiredUnauthenticated => {
+                    let name = ReferenceName::new(&host)
+                        .map_err(|e| Fatal(format!("MX host {host:?}: {e}")))?;
+                    Some(Session {
+                        protocol: Protocol::Smtp,
+                        // No usable record: accepted unauthenticated, whatever it presents.
+                        tlsa: TlsaSet::new([]),
+                        server_name: ServerName::try_from(name.as_str().to_owned())
+                            .map_err(|e| Fatal(format!("MX host {host:?}: {e}")))?,
+                        policy: Policy::smtp(name),
+                        provider: provider.clone(),
+                        timeout,
+                        ehlo: ehlo.clone(),
+                        accept_unauthenticated: true,
+                    })
+                }
+                _ => None,
+            };
+            let addresses = || {
+                target
+                    .secure_addresses
+                    .iter()
+                    .chain(&target.insecure_addresses)
+                    .copied()
+                    .map(Some)
+                    .collect::<Vec<_>>()
+            };
+            match (&target.status, required) {
+                (_, Some(session)) => {
+                    let status = target.status.label();
+                    for &ip in &target.secure_addresses {
+                        let result = check_address(SocketAddr::new(ip, target.port), &session);
+                        all_good &= result.is_ok();
+                        lines.push(line(Some(ip), status, LineResult::Connected(result)));
+                    }
+                    // RFC 7672 §2.2: DANE covers only addresses found securely.
+                    for &ip in &target.insecure_addresses {
+                        lines.push(line(Some(ip), "opportunistic", LineResult::Opportunistic));
+                    }
+                }
+                (DaneStatus::Unusable(e), None) => {
+                    all_good = false;
+                    let mut addrs = addresses();
+                    if addrs.is_empty() {
+                        addrs.push(None);
+                    }
+                    for ip in addrs {
+                        let result = LineResult::Unusable {
+                            category: e.category(),
+                            short: describe(e),
+                            words: e.to_string(),
+                        };
+                        lines.push(line(ip, "unusable", result));
+                    }
+                }
+                (DaneStatus::Opportunistic, None) => {
+                    let mut addrs = addresses();
+                    if addrs.is_empty() {
+                        lines.push(line(None, "opportunistic", LineResult::NoAddress));
+                    }
+                    for ip in addrs.drain(..) {
+                        lines.push(line(ip, "opportunistic", LineResult::Opportunistic));
+                    }
+                }
+                (other, None) => {
+                    // A status this program does not know: not to be trusted.
+                    all_good = false;
+                    let result = LineResult::unusable(
+                        "unknown-status",
+                        format!("unknown DANE status {:?}", other.label()),
+                    );
+                    lines.push(line(None, "unusable", result));
+                }
+            }
+            for l in &lines {
+                if json {
+                    say(l.json())?;
+                } else {
+                    say(l)?;
+                }
+            }
+        }
+        Ok(if all_good { EXIT_OK } else { EXIT_NOT_VERIFIED })
+    }
+
+    /// A lookup error in a few words: the category, and the reason when it says more.
+    fn describe(e: &LookupError) -> String {
+        let category = e.category();
+        let words = e.to_string();
+        if words.to_ascii_lowercase().contains(category) {
+            category.to_owned()
+        } else {
+            format!("{category} ({words})")
+        }
+    }
+
+    /// One report line of `smtp`: one address of one MX host.
+    struct Line {
+        host: String,
+        address: Option<SocketAddr>,
+        preference: Option<u16>,
+        /// `dane`, `tls-unauthenticated`, `opportunistic` or `unusable`.
+        status: &'static str,
+        result: LineResult,
+    }
+
+    enum LineResult {
+        /// A connection was made (TLS required).
+        Connected(Result<Outcome, Failure>),
+        /// DANE does not apply; no connection.
+        Opportunistic,
+        /// DANE does not apply, and the host has no address.
+        NoAddress,
+        /// A bogus or failed lookup: its category, the reason in a few words (for the text
+        /// line) and in full (for `--json`).
+        Unusable {
+            category: &'static str,
+            short: String,
+            words: String,
+        },
+    }
+
+    impl LineResult {
+        fn unusable(category: &'static str, words: String) -> Self {
+            Self::Unusable {
+                category,
+                short: words.clone(),
+                words,
+            }
+        }
+    }
+
+    impl fmt::Display for Line {
+        /// `posttls-finger` style: `mx.example.net[192.0.2.25]:25: Verified TLS connection (…)`.
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self.address {
+                Some(addr) => write!(f, "{}[{}]:{}: ", self.host, addr.ip(), addr.port())?,
+                None => write!(f, "{}: ", self.host)?,
+            }
+            match &self.result {
+                LineResult::Connected(Ok(Outcome::Unauthenticated)) => {
+                    f.write_str("Untrusted TLS connection (no usable TLSA records)")
+                }
+                LineResult::Connected(Ok(outcome)) => write!(f, "{outcome}"),
+                LineResult::Connected(Err(failure)) if self.status == "dane" => {
+                    match failure.tls_rpt {
+                        Some(rpt) => write!(f, "DANE failure: {} [{rpt}]", failure.message),
+                        None => write!(f, "DANE failure: {}", failure.message),
+                    }
+                }
+                LineResult::Connected(Err(failure)) => {
+                    write!(f, "TLS failure: {}", failure.message)
+                }
+                LineResult::Opportunistic => f.write_str("opportunistic (no DANE)"),
+                LineResult::NoAddress => f.write_str("opportunistic (no DANE), no address"),
+                LineResult::Unusable { short, .. } => write!(f, "unusable: {short}"),
+            }
+        }
+    }
+
+    impl Line {
+        /// The `--json` object; the fields up to `error` are the stable interface.
+        fn json(&self) -> JsonObject {
+            let (verified, dane, error, message) = match &self.result {
+                LineResult::Connected(Ok(outcome)) => {
+                    let dane = match outcome {
+                        Outcome::Dane(v) => Some(v),
+                        _ => None,
+                    };
+                    let message = dane
+                        .is_none()
+                        .then_some("TLS without authentication (no usable TLSA records)");
+                    (Some(dane.is_some()), dane, None, message.map(str::to_owned))
+                }
+                LineResult::Connected(Err(f)) => {
+                    (Some(false), None, Some(f.error), Some(f.message.clone()))
+                }
+                LineResult::Opportunistic => (None, None, None, None),
+                LineResult::NoAddress => (None, None, None, Some("no address".to_owned())),
+                LineResult::Unusable {
+                    category, words, ..
+                } => (None, None, Some(*category), Some(words.clone())),
+            };
+            JsonObject(vec![
+                ("host", self.host.as_str().into()),
+                ("address", self.address.map(|a| a.ip().to_string()).into()),
+                ("preference", self.preference.into()),
+                ("status", self.status.into()),
+                ("verified", verified.into()),
+                ("usage", dane.map(|v| u8::from(v.usage())).into()),
+                (
+                    "selector",
+                    dane.map(|v| u8::from(v.record().selector())).into(),
+                ),
+                (
+                    "matching",
+                    dane.map(|v| u8::from(v.record().matching())).into(),
+                ),
+                ("depth", dane.map(Verified::depth).into()),
+                ("error", error.into()),
+                ("message", message.into()),
+            ])
+        }
+    }
+
+    // ---------------------------------------------------------------------- https
+
+    /// `https` without `--tlsa`: the TLSA records of the base domain and, when `host` is a
+    /// name, its addresses, through the DNS server of the command line. `None` when there
+    /// is nothing to connect to (no DANE, a failed lookup), after a line saying why.
+    pub(super) fn https_lookup(
+        opts: &Options,
+        host: &Host,
+        port: u16,
+        policy: &Policy,
+        json: bool,
+    ) -> Result<Option<(TlsaSet, Option<Vec<SocketAddr>>)>> {
+        let setup = setup(opts)?;
+        let base = policy.base_domain().as_str();
+        let owner = format!("_{port}._tcp.{base}");
+        let here = format!("{base}:{port}");
+        let looked_up = block_on(async {
+            let resolver = resolver(&setup).await?;
+            let tlsa = resolver
+                .lookup_tlsa(port, "tcp", base)
+                .await
+                .map_err(Failed::Lookup)?;
+            let addresses = match (&tlsa, host) {
+                (TlsaLookup::Secure { .. }, Host::Name(name)) => {
+                    Some(addresses(&resolver, name).await)
+                }
+                _ => None,
+            };
+            Ok((tlsa, addresses))
+        })?;
+        let (records, addresses) = match looked_up {
+            Ok((TlsaLookup::Secure { records, .. }, addresses)) => (records, addresses),
+            Ok((other, _)) => {
+                let message = format!("no DANE for {base} ({})", other.status());
+                if json {
+                    report(&here, &Err(Failure::new(other.status(), &message)), json)?;
+                } else {
+                    say(message)?;
+                }
+                return Ok(None);
+            }
+            Err(failed) => {
+                let message = match &failed {
+                    Failed::Lookup(e) => {
+                        format!("{owner}: TLSA lookup failed: {}", describe(e))
+                    }
+                    Failed::Anchor(why) => format!("{owner}: {why}"),
+                };
+                if json {
+                    report(&here, &Err(Failure::new(failed.category(), &message)), json)?;
+                } else {
+                    say(message)?;
+                }
+                return Ok(None);
+            }
+        };
+        let records = match opts.one("--digest-order") {
+            Some(list) => {
+                TlsaSet::with_digest_order(records.records().to_vec(), &parse_digest_order(list)?)
+            }
+            None => records,
+        };
+        let addrs = match (addresses, host) {
+            (Some(Ok(ips)), _) if !ips.is_empty() => Some(
+                ips.into_iter()
+                    .map(|ip| SocketAddr::new(ip, port))
+                    .collect(),
+            ),
+            (Some(resolved), Host::Name(name)) => {
+                let why = match resolved {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "no address".to_owned(),
+                };
+                let failure =
+                    Failure::new("resolve-failed", format!("cannot resolve {name}: {why}"));
+                report(&format!("{name}:{port}"), &Err(failure), json)?;
+                return Ok(None);
+            }
+            _ => None,
+        };
+        Ok(Some((records, addrs)))
+    }
+
+    /// The A and AAAA records of `host`, secure or not (the TLSA lookup decided about
+    /// DANE); an error only when no address came back.
+    async fn addresses(
+        resolver: &TlsaResolver<Source>,
+        host: &str,
+    ) -> std::result::Result<Vec<IpAddr>, LookupError> {
+        let mut name =
+            Name::from_ascii(host).map_err(|e| LookupError::InvalidName(format!("{host}: {e}")))?;
+        name.set_fqdn(true);
+        let mut found = Vec::new();
+        let mut error = None;
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            match resolver.query(&name, rtype).await {
+                Ok(DnsAnswer {
+                    kind: AnswerKind::Records { rdata, .. },
+                    ..
+                }) => found.extend(rdata.iter().filter_map(|r| match r {
+                    RData::A(a) => Some(IpAddr::V4(a.0)),
+                    RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+                    _ => None,
+                })),
+                Ok(_) => {}
+                Err(e) => error = Some(e),
+            }
+        }
+        match error {
+            Some(e) if found.is_empty() => Err(e),
+            _ => Ok(found),
+        }
     }
 }

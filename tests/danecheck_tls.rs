@@ -6,114 +6,30 @@
 
 mod common;
 use common::pki::{Alg, Cert, Hierarchy, Spec};
+use common::smtp::{Smtp, SmtpServer, accept_tls, serve, server_config};
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dane::Tlsa;
-use dane::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use rustls::ServerConfig;
 use serde_json::Value;
 
 const HOST: &str = "mx.example.net";
 
-/// How long a test server waits for a client before giving up on the connection.
-const SERVER_TIMEOUT: Duration = Duration::from_secs(10);
-
 // ------------------------------------------------------------------------------ harness
 
-/// `target/<profile>/examples/danecheck`, next to the `deps` directory this test runs from
-/// (as in `tests/danecheck.rs`): a missing or stale binary fails with a message saying how
-/// to build it rather than testing old code.
+/// The example binary (see [`common::example::danecheck`]): a missing or stale one fails
+/// with a message saying how to build it rather than testing old code.
 fn binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("path of the test binary");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary is in target/<profile>/deps");
-        let bin = profile_dir
-            .join("examples")
-            .join(format!("danecheck{}", std::env::consts::EXE_SUFFIX));
-        const BUILD: &str = "run `cargo build --example danecheck` (or plain `cargo test`, \
-                             which builds examples; `cargo test --test danecheck_tls` does not)";
-        let built = std::fs::metadata(&bin)
-            .and_then(|m| m.modified())
-            .unwrap_or_else(|_| {
-                panic!(
-                    "the danecheck example is not built at {}: {BUILD}",
-                    bin.display()
-                )
-            });
-        let sources = compiled_sources(&bin).unwrap_or_else(|| {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-            let mut sources = vec![root.join("examples").join("danecheck.rs")];
-            collect_rust_files(&root.join("src"), &mut sources);
-            sources
-        });
-        if let Some(newer) = sources.iter().find(|s| {
-            std::fs::metadata(s)
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t > built)
-        }) {
-            panic!(
-                "the danecheck example at {} is older than {}: {BUILD}",
-                bin.display(),
-                newer.display()
-            );
-        }
-        bin
-    })
-}
-
-/// The sources cargo compiled into `bin`, from the dep-info file it writes beside it
-/// (`danecheck.d`: `<bin>: <source> <source>…`, a space in a path escaped as `\ `). Only
-/// these count: a file of a feature the build left out (such as `src/resolver/`) does not
-/// make the binary stale, and cargo would not rebuild it for one.
-fn compiled_sources(bin: &Path) -> Option<Vec<PathBuf>> {
-    let text = std::fs::read_to_string(bin.with_extension("d")).ok()?;
-    let (_, deps) = text.lines().next()?.split_once(": ")?;
-    let mut sources = Vec::new();
-    let mut path = String::new();
-    let mut chars = deps.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&' ') => {
-                path.push(' ');
-                chars.next();
-            }
-            ' ' => {
-                if !path.is_empty() {
-                    sources.push(PathBuf::from(std::mem::take(&mut path)));
-                }
-            }
-            c => path.push(c),
-        }
-    }
-    if !path.is_empty() {
-        sources.push(PathBuf::from(path));
-    }
-    (!sources.is_empty()).then_some(sources)
-}
-
-/// Every `.rs` file under `dir`: the sources to compare against when there is no dep-info.
-fn collect_rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for path in entries.flatten().map(|e| e.path()) {
-        if path.is_dir() {
-            collect_rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
+    common::example::danecheck(
+        "run `cargo build --example danecheck` (or plain `cargo test`, which builds examples; \
+         `cargo test --test danecheck_tls` does not)",
+    )
 }
 
 /// The outcome of one run.
@@ -210,50 +126,6 @@ fn wrong(cert: &Cert, u: u8, s: u8, m: u8) -> String {
 
 // ------------------------------------------------------------------------------ servers
 
-fn server_config(
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-) -> Arc<ServerConfig> {
-    Arc::new(
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap(),
-    )
-}
-
-/// Listens on a fresh loopback port and runs `handle` on each connection in its own thread.
-/// The threads end with the connections (or the test process).
-fn serve(handle: impl Fn(TcpStream) + Send + Sync + 'static) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let handle = Arc::new(handle);
-    thread::spawn(move || {
-        for tcp in listener.incoming().flatten() {
-            let handle = handle.clone();
-            let _ = tcp.set_read_timeout(Some(SERVER_TIMEOUT));
-            let _ = tcp.set_write_timeout(Some(SERVER_TIMEOUT));
-            thread::spawn(move || handle(tcp));
-        }
-    });
-    addr
-}
-
-/// Runs the server side of a handshake on `tcp`.
-fn accept_tls(
-    config: &Arc<ServerConfig>,
-    tcp: TcpStream,
-) -> io::Result<StreamOwned<ServerConnection, TcpStream>> {
-    let conn = ServerConnection::new(config.clone()).map_err(io::Error::other)?;
-    let mut tls = StreamOwned::new(conn, tcp);
-    while tls.conn.is_handshaking() {
-        tls.conn.complete_io(&mut tls.sock)?;
-    }
-    Ok(tls)
-}
-
 /// A TLS server: handshake, then read until the client closes.
 fn tls_server(config: Arc<ServerConfig>) -> SocketAddr {
     serve(move |tcp| {
@@ -267,119 +139,6 @@ fn tls_server(config: Arc<ServerConfig>) -> SocketAddr {
 fn closed_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap()
-}
-
-/// How the SMTP responder behaves.
-#[derive(Clone)]
-struct Smtp {
-    /// Sent on connection, with its CRLFs.
-    greeting: &'static str,
-    /// Whether the EHLO reply lists STARTTLS.
-    offer_starttls: bool,
-    /// The reply to STARTTLS; TLS starts when it is a 220.
-    starttls_reply: &'static str,
-    tls: Arc<ServerConfig>,
-}
-
-impl Smtp {
-    fn new(tls: Arc<ServerConfig>) -> Self {
-        Self {
-            greeting: "220 mx.example.net ESMTP test\r\n",
-            offer_starttls: true,
-            starttls_reply: "220 ready\r\n",
-            tls,
-        }
-    }
-}
-
-/// A running SMTP responder and the commands it received (`TLS ` before those read over
-/// TLS), each logged before it is answered.
-struct SmtpServer {
-    addr: SocketAddr,
-    transcript: Arc<Mutex<Vec<String>>>,
-}
-
-impl SmtpServer {
-    fn start(behaviour: Smtp) -> Self {
-        let transcript = Arc::new(Mutex::new(Vec::new()));
-        let log = transcript.clone();
-        let addr = serve(move |tcp| {
-            let _ = smtp_session(tcp, &behaviour, &log);
-        });
-        Self { addr, transcript }
-    }
-
-    fn transcript(&self) -> Vec<String> {
-        self.transcript.lock().unwrap().clone()
-    }
-}
-
-fn smtp_session(tcp: TcpStream, b: &Smtp, log: &Mutex<Vec<String>>) -> io::Result<()> {
-    (&tcp).write_all(b.greeting.as_bytes())?;
-    loop {
-        let Some(line) = read_line(&mut &tcp)? else {
-            return Ok(());
-        };
-        log.lock().unwrap().push(line.clone());
-        let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
-        match verb.as_str() {
-            "EHLO" => {
-                let starttls = if b.offer_starttls {
-                    "250-STARTTLS\r\n"
-                } else {
-                    ""
-                };
-                let reply = format!(
-                    "250-mx.example.net greets you\r\n250-PIPELINING\r\n{starttls}\
-                     250-SIZE 10240000\r\n250 8BITMIME\r\n"
-                );
-                (&tcp).write_all(reply.as_bytes())?;
-            }
-            "STARTTLS" => {
-                (&tcp).write_all(b.starttls_reply.as_bytes())?;
-                if b.starttls_reply.starts_with("220") {
-                    return smtp_over_tls(accept_tls(&b.tls, tcp)?, log);
-                }
-            }
-            "QUIT" => return (&tcp).write_all(b"221 bye\r\n"),
-            _ => (&tcp).write_all(b"502 5.5.2 unknown command\r\n")?,
-        }
-    }
-}
-
-fn smtp_over_tls(
-    mut tls: StreamOwned<ServerConnection, TcpStream>,
-    log: &Mutex<Vec<String>>,
-) -> io::Result<()> {
-    while let Some(line) = read_line(&mut tls)? {
-        log.lock().unwrap().push(format!("TLS {line}"));
-        if line.eq_ignore_ascii_case("QUIT") {
-            tls.write_all(b"221 bye\r\n")?;
-            tls.conn.send_close_notify();
-            return tls.flush();
-        }
-        tls.write_all(b"503 5.5.1 not in this test\r\n")?;
-    }
-    Ok(())
-}
-
-/// Reads one CRLF-terminated line a byte at a time (so nothing after it is consumed);
-/// `None` at end of stream.
-fn read_line(r: &mut impl Read) -> io::Result<Option<String>> {
-    let mut line = Vec::new();
-    let mut byte = [0];
-    loop {
-        if r.read(&mut byte)? == 0 {
-            return Ok(None);
-        }
-        if byte[0] == b'\n' {
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
-        }
-        line.push(byte[0]);
-    }
 }
 
 // -------------------------------------------------------------------------------- https

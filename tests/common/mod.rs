@@ -1,3 +1,6 @@
 #[cfg(feature = "resolver")]
 pub mod dns;
+pub mod example;
 pub mod pki;
+#[cfg(feature = "rustls")]
+pub mod smtp;

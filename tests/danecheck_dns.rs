@@ -1,0 +1,993 @@
+//! Runs the DNS commands of `danecheck` (`tlsa`, `smtp`, `https` without `--tlsa`; the
+//! example binary, found as in `tests/danecheck.rs`, built with `--features resolver`):
+//! - against the in-process signed DNS server of `tests/common/dns.rs`, validated locally
+//!   from its DNSKEY and DS trust anchors, with loopback SMTP and TLS servers
+//!   (`tests/common/smtp.rs`) presenting certificates generated at test time;
+//! - against the NSD + Unbound lab (`tests/lab/`) when `LAB_RESOLVER` is set, in both trust
+//!   modes.
+//!
+//! The binary must have the `resolver` feature: `cargo build --features resolver --example
+//! danecheck` (plain `cargo test --all-features` builds it so). One built without it (by a
+//! `cargo build --example danecheck` since) makes these tests return early with a loud
+//! message on a developer machine, and fail with `CI=true`.
+#![cfg(all(feature = "resolver", feature = "rustls"))]
+
+mod common;
+use common::dns::{self, TestDns, ZoneSet};
+use common::pki::{Alg, Cert, Hierarchy, Spec};
+use common::smtp::{Smtp, SmtpServer, accept_tls, serve, server_config};
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use dane::Tlsa;
+use dane::pki_types::CertificateDer;
+use dane::pki_types::pem::PemObject;
+use hickory_proto::rr::RecordType;
+use rustls::ServerConfig;
+use serde_json::Value;
+
+const BUILD: &str = "run `cargo build --features resolver --example danecheck` (or \
+                     `cargo test --all-features`, which builds examples; \
+                     `cargo test --test danecheck_dns` does not)";
+
+// ------------------------------------------------------------------------------ harness
+
+fn binary() -> &'static Path {
+    common::example::danecheck(BUILD)
+}
+
+fn ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// Whether the binary has the DNS commands. Without them: a loud skip, or with `CI=true`
+/// (where `cargo test --all-features` builds it with every feature) a failure.
+fn has_resolver() -> bool {
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        let run = danecheck(&["tlsa", "--help"]);
+        if run.code == 0 && run.stdout.contains("danecheck tlsa") {
+            return true;
+        }
+        assert!(
+            run.code == 2 && run.stderr.contains("needs --features resolver"),
+            "unexpected answer to `danecheck tlsa --help`: {run:?}"
+        );
+        assert!(
+            !ci(),
+            "CI=true but the danecheck example was built without the resolver feature: {BUILD}"
+        );
+        eprintln!(
+            "\n*** danecheck_dns: the danecheck example was built without --features resolver; \
+             SKIPPING. To run these tests: {BUILD} ***\n"
+        );
+        false
+    })
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Each stdout line as a JSON object.
+    fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON ({e}): {self:?}")))
+            .collect()
+    }
+
+    /// The single JSON object printed on stdout.
+    fn json(&self) -> Value {
+        let lines = self.json_lines();
+        assert_eq!(lines.len(), 1, "one JSON line expected: {self:?}");
+        lines.into_iter().next().unwrap()
+    }
+
+    /// Asserts bad usage or input: exit status 2, nothing on stdout, one stderr line
+    /// starting `danecheck: `.
+    fn assert_input_error(&self, what: &str) {
+        assert_eq!(self.code, 2, "{what}: {self:?}");
+        assert!(self.stdout.is_empty(), "{what}: {self:?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{what}: one stderr line expected: {self:?}");
+        assert!(lines[0].starts_with("danecheck: "), "{what}: {self:?}");
+    }
+
+    /// Asserts `code`, one stdout line equal to `line`, and nothing on stderr.
+    fn assert_line(&self, code: i32, line: &str) {
+        assert_eq!(self.code, code, "{self:?}");
+        assert_eq!(self.stdout, format!("{line}\n"), "{self:?}");
+        assert!(self.stderr.is_empty(), "{self:?}");
+    }
+}
+
+fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
+    let out = Command::new(binary())
+        .args(args.iter().map(AsRef::as_ref))
+        .output()
+        .expect("run danecheck");
+    Run {
+        code: out.status.code().expect("danecheck exited by a signal"),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+/// The presentation form of the `u s m` record for `cert`.
+fn rec(cert: &CertificateDer<'_>, u: u8, s: u8, m: u8) -> String {
+    Tlsa::from_certificate(cert, u.into(), s.into(), m.into())
+        .unwrap()
+        .to_string()
+}
+
+/// A fresh directory under the system temp directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> Self {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "danecheck-dns-test-{}-{test}-{n}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        Self(dir)
+    }
+
+    /// Writes `contents` to `name` in the directory and returns its path as a string.
+    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("write temp file");
+        path.to_str().expect("UTF-8 temp path").to_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// ------------------------------------------------------------------------------ fixture
+
+/// The signed zones, their server and the mail and web servers they point at, shared by
+/// the tests of this file (built once; the servers run until the process ends).
+struct Fixture {
+    dns: TestDns,
+    /// Keeps the DNS server's tasks running (after `dns`, so it outlives it).
+    _runtime: tokio::runtime::Runtime,
+    /// The PKI of `mx.secure.dane.test` and `www.secure.dane.test`.
+    pki: Hierarchy,
+    /// SMTP with the certificate of the TLSA records.
+    good: SmtpServer,
+    /// SMTP with a self-signed certificate for the same names: an impostor.
+    impostor: SmtpServer,
+    /// HTTPS with the certificate of the TLSA records.
+    https: SocketAddr,
+}
+
+/// `3 1 1` of the leaf, for every TLSA record that must match.
+fn leaf_311(f: &Fixture) -> String {
+    rec(&f.pki.leaf.der, 3, 1, 1)
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let pki = Hierarchy::new(
+            Alg::P256,
+            &[
+                "mx.secure.dane.test",
+                "mx-impostor.secure.dane.test",
+                "www.secure.dane.test",
+            ],
+        );
+        let tls = server_config(pki.chain2(), pki.leaf.private_key());
+        let good = SmtpServer::start(Smtp::new(tls.clone()));
+        let impostor_cert = Cert::self_signed(&Spec::leaf(&[
+            "mx.secure.dane.test",
+            "mx-impostor.secure.dane.test",
+        ]));
+        let impostor = SmtpServer::start(Smtp::new(server_config(
+            vec![impostor_cert.der.clone()],
+            impostor_cert.private_key(),
+        )));
+        let https = tls_server(tls);
+
+        let r311 = rec(&pki.leaf.der, 3, 1, 1);
+        let r312 = rec(&pki.leaf.der, 3, 1, 2);
+        let unusable = rec(&pki.leaf.der, 255, 1, 1);
+        let (good_port, impostor_port) = (good.addr.port(), impostor.addr.port());
+        let mut z = ZoneSet::new();
+        let mut add = |zone: &str, owner: &str, rtype: RecordType, rdata: &str| {
+            z.add_str(zone, owner, 300, rtype, rdata);
+        };
+        // secure.dane.test: a DANE MX, an impostor, a host with only unusable records, a
+        // host without TLSA, two MX hosts of which one is bogus, and a web server.
+        add("secure", "@", RecordType::MX, "10 mx.secure.dane.test.");
+        add("secure", "mx", RecordType::A, "127.0.0.1");
+        add("secure", "_25._tcp.mx", RecordType::TLSA, &r311);
+        add("secure", "_25._tcp.mx", RecordType::TLSA, &r312);
+        add(
+            "secure",
+            &format!("_{good_port}._tcp.mx"),
+            RecordType::TLSA,
+            &r311,
+        );
+        add(
+            "secure",
+            "impostor",
+            RecordType::MX,
+            "10 mx-impostor.secure.dane.test.",
+        );
+        add("secure", "mx-impostor", RecordType::A, "127.0.0.1");
+        let owner = format!("_{impostor_port}._tcp.mx-impostor");
+        add("secure", &owner, RecordType::TLSA, &r311);
+        add(
+            "secure",
+            "unauth",
+            RecordType::MX,
+            "10 mx-unauth.secure.dane.test.",
+        );
+        add("secure", "mx-unauth", RecordType::A, "127.0.0.1");
+        let owner = format!("_{good_port}._tcp.mx-unauth");
+        add("secure", &owner, RecordType::TLSA, &unusable);
+        add("secure", "notlsa", RecordType::A, "127.0.0.1");
+        add("secure", "multi", RecordType::MX, "10 mx.secure.dane.test.");
+        add("secure", "multi", RecordType::MX, "20 mx.bogus.dane.test.");
+        add("secure", "www", RecordType::A, "127.0.0.1");
+        let owner = format!("_{}._tcp.www", https.port());
+        add("secure", &owner, RecordType::TLSA, &r311);
+        // rsa.dane.test (algorithm 8).
+        add("rsa", "mx", RecordType::A, "127.0.0.1");
+        add("rsa", "_25._tcp.mx", RecordType::TLSA, &r311);
+        // insecure.dane.test: the records are there, but DANE does not apply.
+        add("insecure", "@", RecordType::MX, "10 mx.insecure.dane.test.");
+        add("insecure", "mx", RecordType::A, "127.0.0.1");
+        add("insecure", "_25._tcp.mx", RecordType::TLSA, &r311);
+        add("insecure", "www", RecordType::A, "127.0.0.1");
+        let owner = format!("_{}._tcp.www", https.port());
+        add("insecure", &owner, RecordType::TLSA, &r311);
+        // bogus.dane.test: every TLSA RRSIG is corrupted (the data would match).
+        add("bogus", "@", RecordType::MX, "10 mx.bogus.dane.test.");
+        add("bogus", "mx", RecordType::A, "127.0.0.1");
+        add("bogus", "_25._tcp.mx", RecordType::TLSA, &r311);
+        add(
+            "bogus",
+            &format!("_{good_port}._tcp.mx"),
+            RecordType::TLSA,
+            &r311,
+        );
+        let owner = format!("_{}._tcp.www", https.port());
+        add("bogus", "www", RecordType::A, "127.0.0.1");
+        add("bogus", &owner, RecordType::TLSA, &r311);
+        // expired.dane.test: every signature expired, the MX RRset too.
+        add("expired", "@", RecordType::MX, "10 mx.expired.dane.test.");
+        add("expired", "mx", RecordType::A, "127.0.0.1");
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let dns = runtime.block_on(dns::start(z));
+        Fixture {
+            dns,
+            _runtime: runtime,
+            pki,
+            good,
+            impostor,
+            https,
+        }
+    })
+}
+
+/// A TLS server: handshake, then read until the client closes.
+fn tls_server(config: Arc<ServerConfig>) -> SocketAddr {
+    serve(move |tcp| {
+        if let Ok(mut tls) = accept_tls(&config, tcp) {
+            let _ = tls.read_to_end(&mut Vec::new());
+        }
+    })
+}
+
+/// The fixture's trust anchors as files: `(kind, --trust-anchor FILE)` for the DNSKEY and
+/// the DS anchor.
+fn anchors(f: &Fixture, dir: &TempDir) -> [(&'static str, String); 2] {
+    [
+        (
+            "dnskey",
+            dir.write("dane.test.dnskey", &f.dns.anchor_zone_file),
+        ),
+        ("ds", dir.write("dane.test.ds", &f.dns.ds_zone_file)),
+    ]
+}
+
+/// `command --resolver <fixture> --trust-anchor <anchor> args…`.
+fn local(f: &Fixture, command: &str, anchor: &str, args: &[&str]) -> Run {
+    let server = f.dns.addr.to_string();
+    let mut all = vec![command, "--resolver", &server, "--trust-anchor", anchor];
+    all.extend_from_slice(args);
+    danecheck(&all)
+}
+
+// --------------------------------------------------------------------------------- tlsa
+
+#[test]
+fn tlsa_with_dnskey_and_ds_anchors() {
+    if !has_resolver() {
+        return;
+    }
+    let f = fixture();
+    let dir = TempDir::new("tlsa");
+    let r311 = leaf_311(f);
+    let r312 = rec(&f.pki.leaf.der, 3, 1, 2);
+    for (kind, anchor) in anchors(f, &dir) {
+        // Secure: the records, in JSON and in words.
+        let run = local(f, "tlsa", &anchor, &["--json", "mx.secure.dane.test"]);
+        assert_eq!(run.code, 0, "{kind}: {run:?}");
+        let j = run.json();
+        assert_eq!(j["status"], "secure", "{kind}: {run:?}");
+        assert_eq!(j["base"], "mx.secure.dane.test", "{kind}: {run:?}");
+        let mut records: Vec<&str> = j["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .map(|r| r.as_str().expect("record string"))
+            .collect();
+        records.sort_unstable();
+        assert_eq!(records, [r311.as_str(), r312.as_str()], "{kind}: {run:?}");
+        assert_eq!(j["ttl"], 300, "{kind}: {run:?}");
+        assert_eq!(j["error"], Value::Null, "{kind}: {run:?}");
+
+        let run = local(f, "tlsa", &anchor, &["MX.Secure.Dane.Test."]);
+        assert_eq!(run.code, 0, "{kind}: {run:?}");
+        let line = run.stdout.trim_end();
+        let rest = line
+            .strip_prefix("secure: _25._tcp.mx.secure.dane.test: ")
+            .unwrap_or_else(|| panic!("{kind}: {run:?}"));
+        assert!(rest.ends_with(" (ttl 300)"), "{kind}: {run:?}");
+        assert!(
+            rest.contains(&r311) && rest.contains(&r312),
+            "{kind}: {run:?}"
+        );
+
+        // Algorithm 8, and another port.
+        let run = local(f, "tlsa", &anchor, &["mx.rsa.dane.test"]);
+        run.assert_line(
+            0,
+            &format!("secure: _25._tcp.mx.rsa.dane.test: {r311} (ttl 300)"),
+        );
+        let port = f.good.addr.port().to_string();
+        let run = local(
+            f,
+            "tlsa",
+            &anchor,
+            &["--port", &port, "mx.secure.dane.test"],
+        );
+        run.assert_line(
+            0,
+            &format!("secure: _{port}._tcp.mx.secure.dane.test: {r311} (ttl 300)"),
+        );
+
+        // Secure absence: exit status 0, the lookup worked.
+        let run = local(f, "tlsa", &anchor, &["notlsa.secure.dane.test"]);
+        run.assert_line(0, "secure-absent: _25._tcp.notlsa.secure.dane.test");
+        let run = local(f, "tlsa", &anchor, &["--json", "notlsa.secure.dane.test"]);
+        assert_eq!(run.code, 0, "{kind}: {run:?}");
+        let j = run.json();
+        assert_eq!(j["status"], "secure-absent", "{kind}: {run:?}");
+        assert_eq!(j["base"], "notlsa.secure.dane.test", "{kind}: {run:?}");
+        assert_eq!(j["records"], serde_json::json!([]), "{kind}: {run:?}");
+
+        // Insecure: the records exist, but are not for DANE.
+        let run = local(f, "tlsa", &anchor, &["mx.insecure.dane.test"]);
+        run.assert_line(0, "insecure: _25._tcp.mx.insecure.dane.test");
+        let j = local(f, "tlsa", &anchor, &["--json", "mx.insecure.dane.test"]).json();
+        assert_eq!(j["status"], "insecure", "{kind}");
+        assert_eq!(j["records"], serde_json::json!([]), "{kind}");
+
+        // Bogus: exit status 1, never "insecure" or "absent".
+        let run = local(f, "tlsa", &anchor, &["mx.bogus.dane.test"]);
+        run.assert_line(1, "bogus: _25._tcp.mx.bogus.dane.test");
+        let run = local(f, "tlsa", &anchor, &["--json", "mx.bogus.dane.test"]);
+        assert_eq!(run.code, 1, "{kind}: {run:?}");
+        let j = run.json();
+        assert_eq!(j["status"], "bogus", "{kind}: {run:?}");
+        assert_eq!(j["base"], "mx.bogus.dane.test", "{kind}: {run:?}");
+        assert_eq!(j["records"], serde_json::json!([]), "{kind}: {run:?}");
+        assert_eq!(j["error"], "bogus", "{kind}: {run:?}");
+    }
+}
+
+/// A DNSKEY for `dane.test.` that is not the fixture's key (the P-256 key of the RFC 6605
+/// example): nothing validates from it.
+const FOREIGN_DNSKEY: &str = "dane.test. 300 IN DNSKEY 257 3 13 \
+    GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edbkrSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==\n";
+
+#[test]
+fn tlsa_with_a_foreign_anchor_is_bogus() {
+    if !has_resolver() {
+        return;
+    }
+    let f = fixture();
+    let dir = TempDir::new("foreign");
+    let anchor = dir.write("other.dnskey", FOREIGN_DNSKEY);
+    for host in ["mx.secure.dane.test", "mx.insecure.dane.test"] {
+        let run = local(f, "tlsa", &anchor, &["--json", host]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert_eq!(run.json()["status"], "bogus", "{run:?}");
+    }
+}
+
+// --------------------------------------------------------------------------------- smtp
+
+#[test]
+fn smtp_verifies_a_dane_mx() {
+    if !has_resolver() {
+        return;
+    }
+    let f = fixture();
+    let dir = TempDir::new("smtp");
+    let port = f.good.addr.port().to_string();
+    for (kind, anchor) in anchors(f, &dir) {
+        let run = local(
+            f,
+            "smtp",
+            &anchor,
+            &["--smtp-port", &port, "--timeout", "5", "secure.dane.test"],
+        );
+        run.assert_line(
+            0,
+            &format!(
+                "mx.secure.dane.test[127.0.0.1]:{port}: Verified TLS connection \
+                 (DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0)"
+            ),
+        );
+
+        let run = local(
+            f,
+            "smtp",
+            &anchor,
+            &["--json", "--smtp-port", &port, "secure.dane.test"],
+        );
+        assert_eq!(run.code, 0, "{kind}: {run:?}");
+        let j = run.json();
+        assert_eq!(j["host"], "mx.secure.dane.test", "{kind}: {run:?}");
+        assert_eq!(j["address"], "127.0.0.1", "{kind}: {run:?}");
+        assert_eq!(j["preference"], 10, "{kind}: {run:?}");
+        assert_eq!(j["status"], "dane", "{kind}: {run:?}");
+        assert_eq!(j["verified"], true, "{kind}: {run:?}");
+        assert_eq!(j["usage"], 3, "{kind}: {run:?}");
+        assert_eq!(j["selector"], 1, "{kind}: {run:?}");
+        assert_eq!(j["matching"], 1, "{kind}: {run:?}");
+        assert_eq!(j["depth"], 0, "{kind}: {run:?}");
+        assert_eq!(j["error"], Value::Null, "{kind}: {run:?}");
+    }
+    // The SMTP dialogue (other tests use the server too): EHLO, STARTTLS, QUIT over TLS.
+    let transcript = f.good.transcript();
+    for command in ["EHLO danecheck.invalid", "STARTTLS", "TLS QUIT"] {
+        assert!(transcript.iter().any(|c| c == command), "{transcript:?}");
+    }
+}
+
+#[test]
+fn smtp_refuses_an_impostor() {
+    if !has_resolver() {
+        return;
+    }
+    let f = fixture();
+    let dir = TempDir::new("impostor");
+    let [_, (_, ds)] = anchors(f, &dir);
+    let port = f.impostor.addr.port().to_string();
+    let run = local(
+        f,
+        "smtp",
+        &ds,
+        &["--smtp-port", &port, "impostor.secure.dane.test"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.starts_with(&format!(
+            "mx-impostor.secure.dane.test[127.0.0.1]:{port}: DANE failure: "
+        )),
+        "{run:?}"
+    );
+    assert_eq!(run.stdout.lines().count(), 1, "{run:?}");
+
+    let run = local(
+        f,
+        "smtp",
+        &ds,
+        &["--json", "--smtp-port", &port, "impostor.secure.dane.test"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let j = run.json();
+    assert_eq!(j["status"], "dane", "{run:?}");
+    assert_eq!(j["verified"], false, "{run:?}");
+    assert_eq!(j["error"], "no-match", "{run:?}");
+    assert_eq!(j["usage"], Value::Null, "{run:?}");
+}
+
+#[test]
+fn smtp_unusable_opportunistic_and_unauthenticated() {
+    if !has_resolver() {
+        return;
+    }
+    let f = fixture();
+    let dir = TempDir::new("smtp-other");
+    let [(_, dnskey), _] = anchors(f, &dir);
+    let port = f.good.addr.port().to_string();
+    let smtp = |args: &[&str]| {
+        let mut all = vec!["--smtp-port", &port, "--timeout", "5"];
+        all.extend_from_slice(args);
+        local(f, "smtp", &dnskey, &all)
+    };
+
+    // A bogus TLSA RRset: the host is unusable (not opportunistic), no connection.
+    let run = smtp(&["bogus.dane.test"]);
+    run.assert_line(
+        1,
+        &format!("mx.bogus.dane.test[127.0.0.1]:{port}: unusable: bogus"),
+    );
+    let j = smtp(&["--json", "bogus.dane.test"]).json();
+    assert_eq!(j["status"], "unusable");
+    assert_eq!(j["verified"], Value::Null);
+    assert_eq!(j["error"], "bogus");
+
+    // One good MX and one bogus one: a line each, in MX order, exit status 1.
+    let run = smtp(&["multi.secure.dane.test"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "mx.secure.dane.test[127.0.0.1]:{port}: Verified TLS connection \
+                 (DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0)"
+            ),
+            format!("mx.bogus.dane.test[127.0.0.1]:{port}: unusable: bogus"),
+        ],
+        "{run:?}"
+    );
+    let j = smtp(&["--json", "multi.secure.dane.test"]).json_lines();
+    assert_eq!(j.len(), 2);
+    assert_eq!(j[0]["preference"], 10);
+    assert_eq!(j[0]["verified"], true);
+    assert_eq!(j[1]["preference"], 20);
+    assert_eq!(j[1]["status"], "unusable");
+
+    // The MX RRset itself is bogus: one line, exit status 1.
+    smtp(&["expired.dane.test"]).assert_line(1, "expired.dane.test: MX lookup failed: bogus");
+    let j = smtp(&["--json", "expired.dane.test"]).json();
+    assert_eq!(j["host"], "expired.dane.test");
+    assert_eq!(j["address"], Value::Null);
+    assert_eq!(j["status"], "unusable");
+    assert_eq!(j["error"], "bogus");
+
+    // Insecure: opportunistic, no connection, exit status 0.
+    let run = smtp(&["insecure.dane.test"]);
+    run.assert_line(
+        0,
+        &format!("mx.insecure.dane.test[127.0.0.1]:{port}: opportunistic (no DANE)"),
+    );
+    let j = smtp(&["--json", "insecure.dane.test"]).json();
+    assert_eq!(j["status"], "opportunistic");
+    assert_eq!(j["verified"], Value::Null);
+    assert_eq!(j["error"], Value::Null);
+
+    // Only unusable records: TLS without authentication.
+    let run = smtp(&["unauth.secure.dane.test"]);
+    run.assert_line(
+        0,
+        &format!(
+            "mx-unauth.secure.dane.test[127.0.0.1]:{port}: Untrusted TLS connection \
+             (no usable TLSA records)"
+        ),
+    );
+    let j = smtp(&["--json", "unauth.secure.dane.test"]).json();
+    assert_eq!(j["status"], "tls-unauthenticated");
+    assert_eq!(j["verified"], false);
+    assert_eq!(j["error"], Value::Null);
+}
+
+// -------------------------------------------------------------------------------- https
+
+#[test]
+fn https_looks_the_records_up() {
+    if !has_resolver() {
+        return;
+    }
+    let f = fixture();
+    let dir = TempDir::new("https");
+    let [_, (_, ds)] = anchors(f, &dir);
+    let port = f.https.port();
+
+    let run = local(f, "https", &ds, &[&format!("www.secure.dane.test:{port}")]);
+    run.assert_line(
+        0,
+        &format!(
+            "verified: Verified TLS connection (DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0) \
+             (127.0.0.1:{port})"
+        ),
+    );
+    // By address, with the name given.
+    let run = local(
+        f,
+        "https",
+        &ds,
+        &[
+            "--json",
+            "--name",
+            "www.secure.dane.test",
+            &f.https.to_string(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["verified"], true, "{run:?}");
+
+    let run = local(
+        f,
+        "https",
+        &ds,
+        &[&format!("www.insecure.dane.test:{port}")],
+    );
+    run.assert_line(1, "no DANE for www.insecure.dane.test (insecure)");
+    let run = local(f, "https", &ds, &[&format!("www.bogus.dane.test:{port}")]);
+    run.assert_line(
+        1,
+        &format!("_{port}._tcp.www.bogus.dane.test: TLSA lookup failed: bogus"),
+    );
+    let run = local(
+        f,
+        "https",
+        &ds,
+        &["--json", &format!("www.bogus.dane.test:{port}")],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let j = run.json();
+    assert_eq!(j["verified"], false, "{run:?}");
+    assert_eq!(j["error"], "bogus", "{run:?}");
+}
+
+// ------------------------------------------------------------------------- input errors
+
+#[test]
+fn dns_input_errors_exit_2() {
+    if !has_resolver() {
+        return;
+    }
+    let dir = TempDir::new("input");
+    let garbage = dir.write("garbage", "this is not a trust anchor\n");
+    let empty = dir.write("empty", "; nothing\n\n");
+    let bad_ds = dir.write("bad-ds", "dane.test. IN DS 1234 13 2 xyz\n");
+    let bad_key = dir.write("bad-key", "dane.test. IN DNSKEY 257 3 13 !!!\n");
+    let both = dir.write(
+        "both",
+        "dane.test. IN DS 1234 13 2 abcd\ndane.test. IN DNSKEY 257 3 13 AAAA\n",
+    );
+    let missing = dir.0.join("missing").to_str().unwrap().to_owned();
+    let r = "127.0.0.1:9";
+    let cases: &[(&str, &[&str])] = &[
+        ("no host", &["tlsa", "--resolver", r]),
+        (
+            "two hosts",
+            &["tlsa", "--resolver", r, "a.example", "b.example"],
+        ),
+        ("bad host", &["tlsa", "--resolver", r, "a..example"]),
+        (
+            "bad --resolver",
+            &["tlsa", "--resolver", "nowhere", "a.example"],
+        ),
+        (
+            "bad --port",
+            &["tlsa", "--resolver", r, "--port", "0", "a.example"],
+        ),
+        (
+            "--trust-ad without --resolver",
+            &["tlsa", "--trust-ad", "a.example"],
+        ),
+        (
+            "--trust-ad with --trust-anchor",
+            &[
+                "tlsa",
+                "--trust-ad",
+                "--resolver",
+                r,
+                "--trust-anchor",
+                &garbage,
+                "a.example",
+            ],
+        ),
+        (
+            "--trust-ad with --no-recursion",
+            &[
+                "smtp",
+                "--trust-ad",
+                "--no-recursion",
+                "--resolver",
+                r,
+                "a.example",
+            ],
+        ),
+        (
+            "missing anchor file",
+            &[
+                "tlsa",
+                "--resolver",
+                r,
+                "--trust-anchor",
+                &missing,
+                "a.example",
+            ],
+        ),
+        (
+            "garbage anchor",
+            &[
+                "tlsa",
+                "--resolver",
+                r,
+                "--trust-anchor",
+                &garbage,
+                "a.example",
+            ],
+        ),
+        (
+            "empty anchor",
+            &[
+                "tlsa",
+                "--resolver",
+                r,
+                "--trust-anchor",
+                &empty,
+                "a.example",
+            ],
+        ),
+        (
+            "bad DS",
+            &[
+                "tlsa",
+                "--resolver",
+                r,
+                "--trust-anchor",
+                &bad_ds,
+                "a.example",
+            ],
+        ),
+        (
+            "bad DNSKEY",
+            &[
+                "tlsa",
+                "--resolver",
+                r,
+                "--trust-anchor",
+                &bad_key,
+                "a.example",
+            ],
+        ),
+        (
+            "DS and DNSKEY",
+            &[
+                "smtp",
+                "--resolver",
+                r,
+                "--trust-anchor",
+                &both,
+                "a.example",
+            ],
+        ),
+        ("no domain", &["smtp", "--resolver", r]),
+        (
+            "bad --smtp-port",
+            &["smtp", "--resolver", r, "--smtp-port", "x", "a.example"],
+        ),
+        (
+            "bad --timeout",
+            &["smtp", "--resolver", r, "--timeout", "0", "a.example"],
+        ),
+        (
+            "unknown option",
+            &["tlsa", "--resolver", r, "--tlsa", "3 1 1 00", "a.example"],
+        ),
+        (
+            "--tlsa with a lookup",
+            &["https", "--resolver", r, "--tlsa", "3 1 1 00", "a.example"],
+        ),
+        (
+            "IP without --name",
+            &["https", "--resolver", r, "127.0.0.1:443"],
+        ),
+    ];
+    for (what, args) in cases {
+        danecheck(args).assert_input_error(what);
+    }
+    for command in ["tlsa", "smtp"] {
+        let run = danecheck(&[command, "--help"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains("danecheck tlsa"), "{run:?}");
+        assert!(run.stdout.contains("danecheck smtp "), "{run:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------- lab
+
+/// The NSD + Unbound lab (`tests/lab/`): `LAB_RESOLVER`, `LAB_AUTH`, `LAB_ANCHOR_DS`,
+/// `LAB_ANCHOR_DNSKEY`, `LAB_CERTS`. Without it, a loud skip; with `CI=true`, a failure.
+struct Lab {
+    resolver: String,
+    auth: String,
+    ds: String,
+    dnskey: String,
+    certs: PathBuf,
+}
+
+fn lab() -> Option<Lab> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let Some(resolver) = var("LAB_RESOLVER") else {
+        assert!(
+            !ci(),
+            "CI=true but the DNSSEC lab is not configured (LAB_RESOLVER unset): run \
+             tests/lab/lab.sh up and source its env file"
+        );
+        eprintln!(
+            "\n*** danecheck_dns: DNSSEC lab not running (LAB_RESOLVER unset); SKIPPING the lab \
+             checks. Run: bash tests/lab/lab.sh up, then source $LAB_DIR/env ***\n"
+        );
+        return None;
+    };
+    let need = |k: &str| var(k).unwrap_or_else(|| panic!("LAB_RESOLVER is set but {k} is not"));
+    Some(Lab {
+        resolver,
+        auth: need("LAB_AUTH"),
+        ds: need("LAB_ANCHOR_DS"),
+        dnskey: need("LAB_ANCHOR_DNSKEY"),
+        certs: need("LAB_CERTS").into(),
+    })
+}
+
+impl Lab {
+    /// The `3 1 1` and `3 1 2` records of a lab certificate.
+    fn records(&self, name: &str) -> Vec<String> {
+        let path = self.certs.join(name).join("cert.pem");
+        let cert = CertificateDer::from_pem_file(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut records = vec![rec(&cert, 3, 1, 1), rec(&cert, 3, 1, 2)];
+        records.sort_unstable();
+        records
+    }
+}
+
+/// The sorted `records` of a `tlsa --json` answer.
+fn json_records(j: &Value) -> Vec<String> {
+    let mut records: Vec<String> = j["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r.as_str().expect("record string").to_owned())
+        .collect();
+    records.sort_unstable();
+    records
+}
+
+#[test]
+fn lab_tlsa_in_both_trust_modes() {
+    if !has_resolver() {
+        return;
+    }
+    let Some(lab) = lab() else {
+        return;
+    };
+    let expected = lab.records("mx.secure");
+    let modes: [(&str, Vec<&str>); 3] = [
+        (
+            "trusted-ad",
+            vec!["--trust-ad", "--resolver", &lab.resolver],
+        ),
+        (
+            "local+ds",
+            vec!["--resolver", &lab.auth, "--trust-anchor", &lab.ds],
+        ),
+        (
+            "local+dnskey",
+            vec!["--resolver", &lab.auth, "--trust-anchor", &lab.dnskey],
+        ),
+    ];
+    for (mode, trust) in &modes {
+        let tlsa = |host: &str| {
+            let mut args = vec!["tlsa", "--json"];
+            args.extend_from_slice(trust);
+            args.push(host);
+            danecheck(&args)
+        };
+        let run = tlsa("mx.secure.dane.test");
+        assert_eq!(run.code, 0, "{mode}: {run:?}");
+        let j = run.json();
+        assert_eq!(j["status"], "secure", "{mode}: {run:?}");
+        assert_eq!(j["base"], "mx.secure.dane.test", "{mode}: {run:?}");
+        assert_eq!(json_records(&j), expected, "{mode}: {run:?}");
+
+        let run = tlsa("mx.bogus.dane.test");
+        assert_eq!(run.code, 1, "{mode}: {run:?}");
+        let j = run.json();
+        assert!(
+            j["status"] == "bogus" || j["status"] == "error",
+            "{mode}: {run:?}"
+        );
+        assert_eq!(j["records"], serde_json::json!([]), "{mode}: {run:?}");
+        if !mode.starts_with("trusted") {
+            // Local validation knows why; a resolver only says SERVFAIL.
+            assert_eq!(j["status"], "bogus", "{mode}: {run:?}");
+        }
+
+        for (host, status) in [
+            ("notlsa.secure.dane.test", "secure-absent"),
+            ("nodata.secure.dane.test", "secure-absent"),
+            ("mx.insecure.dane.test", "insecure"),
+        ] {
+            let run = tlsa(host);
+            assert_eq!(run.code, 0, "{mode} {host}: {run:?}");
+            assert_eq!(run.json()["status"], status, "{mode} {host}: {run:?}");
+        }
+
+        // SMTP without a connection: an unusable host and an insecure domain.
+        let smtp = |domain: &str| {
+            let mut args = vec!["smtp", "--timeout", "2"];
+            args.extend_from_slice(trust);
+            args.push(domain);
+            danecheck(&args)
+        };
+        let run = smtp("bogus.dane.test");
+        assert_eq!(run.code, 1, "{mode}: {run:?}");
+        assert!(
+            run.stdout
+                .starts_with("mx.bogus.dane.test[127.0.0.1]:25: unusable: "),
+            "{mode}: {run:?}"
+        );
+        smtp("insecure.dane.test").assert_line(
+            0,
+            "mx.insecure.dane.test[127.0.0.1]:25: opportunistic (no DANE)",
+        );
+    }
+
+    // The brief's three commands, in words.
+    let run = danecheck(&[
+        "tlsa",
+        "--trust-ad",
+        "--resolver",
+        &lab.resolver,
+        "mx.secure.dane.test",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("secure: _25._tcp.mx.secure.dane.test: "),
+        "{run:?}"
+    );
+    let run = danecheck(&[
+        "tlsa",
+        "--resolver",
+        &lab.auth,
+        "--trust-anchor",
+        &lab.ds,
+        "mx.secure.dane.test",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("secure: _25._tcp.mx.secure.dane.test: "),
+        "{run:?}"
+    );
+}
