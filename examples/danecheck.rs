@@ -1882,9 +1882,8 @@ mod dns {
                     ehlo: ehlo.clone(),
                     accept_unauthenticated: false,
                 }),
-                DaneStatus::TlsRequiredUnauthenticated => {
-                    let name = ReferenceName::new(&host)
-                        .map_err(|e| Fatal(format!("MX host {host:?}: {e}")))?;
+                DaneStatus::TlsRequiredUnauthenticated { sni } => {
+                    let name = sni.clone();
                     Some(Session {
                         protocol: Protocol::Smtp,
                         // No usable record: accepted unauthenticated, whatever it presents.

@@ -475,7 +475,7 @@ async fn smtp_all_unusable_records_tls_required_unauthenticated_rfc7672_2_2() {
     assert!(
         matches!(
             plan.targets[0].status,
-            DaneStatus::TlsRequiredUnauthenticated
+            DaneStatus::TlsRequiredUnauthenticated { ref sni } if sni.as_str() == "unusable.secure.dane.test"
         ),
         "{:?}",
         plan.targets[0].status

@@ -27,7 +27,10 @@ pub enum DaneStatus {
     },
     /// A secure TLSA RRset whose records are all unusable: TLS is mandatory but the server
     /// cannot be authenticated (RFC 7672 §2.2).
-    TlsRequiredUnauthenticated,
+    TlsRequiredUnauthenticated {
+        /// The SNI name (the TLSA base domain, RFC 7672 §8.1).
+        sni: ReferenceName,
+    },
     /// DANE does not apply (insecure data, or a validated absence of TLSA records):
     /// opportunistic TLS.
     Opportunistic,
@@ -41,7 +44,7 @@ impl DaneStatus {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Required { .. } => "dane",
-            Self::TlsRequiredUnauthenticated => "tls-unauthenticated",
+            Self::TlsRequiredUnauthenticated { .. } => "tls-unauthenticated",
             Self::Opportunistic => "opportunistic",
             Self::Unusable(_) => "unusable",
         }
@@ -267,7 +270,7 @@ impl<S: DnsSource> TlsaResolver<S> {
                             sni: base,
                         }
                     } else {
-                        DaneStatus::TlsRequiredUnauthenticated
+                        DaneStatus::TlsRequiredUnauthenticated { sni: base }
                     };
                     return t;
                 }
