@@ -10,6 +10,15 @@
 //! 4. The same over real TLS (rustls, feature `rustls`): a server on 127.0.0.1 with the real
 //!    certificate is verified with [`dane::DaneVerifier`] and the outcome is printed the way
 //!    Postfix logs it; then an impostor server is refused, with the reason.
+//! 5. DNS (feature `resolver`: `cargo run --features resolver --example demo`): the records
+//!    are served from a DNSSEC-signed zone by an in-process name server, fetched with local
+//!    validation, and used for the handshake; the same records in a zone with broken
+//!    signatures are refused (bogus), never read as "no DANE". The in-process server only
+//!    serves `dane.test.`, so this step uses a server certificate for `mx.secure.dane.test`.
+
+#[cfg(feature = "resolver")]
+#[path = "../tests/common/dns.rs"]
+mod dns;
 
 use dane::pki_types::{CertificateDer, UnixTime};
 use dane::{CertUsage, Matching, Policy, ReferenceName, Selector, Tlsa, TlsaSet, verify};
@@ -142,7 +151,88 @@ fn main() -> Result<()> {
         Ok(outcome) => return Err(format!("the impostor was accepted: {outcome}").into()),
         Err(e) => println!("  {fake}: handshake refused: {}", tls::reason(&*e)),
     }
+
+    // 5. The records from DNSSEC-signed DNS.
+    #[cfg(feature = "resolver")]
+    dns_step::run(&int)?;
+    #[cfg(not(feature = "resolver"))]
+    println!(
+        "\n(run with --features resolver to also fetch the records from a DNSSEC-signed zone)"
+    );
     Ok(())
+}
+
+/// Step 5: publish, fetch with DNSSEC validation, connect; and refuse a bogus zone.
+#[cfg(feature = "resolver")]
+mod dns_step {
+    use dane::pki_types::CertificateDer;
+    use dane::resolver::{
+        LookupError, ServerSettings, TlsaLookup, TlsaResolver, TrustAnchor, ValidatingSource,
+    };
+    use dane::{CertUsage, Matching, Policy, Selector, Tlsa};
+    use hickory_proto::rr::RecordType;
+
+    use super::{Ca, Result, dns, server, tls};
+
+    pub(crate) fn run(int: &Ca) -> Result<()> {
+        let host = "mx.secure.dane.test";
+        let mx = server(host, int)?;
+        let spki_sha256 = |der: &CertificateDer<'_>, usage| {
+            Tlsa::from_certificate(der, usage, Selector::Spki, Matching::Sha256)
+        };
+        let rrset = [
+            spki_sha256(&mx.der, CertUsage::DaneEe)?,
+            spki_sha256(&int.der, CertUsage::DaneTa)?,
+        ];
+        // The records in secure.dane.test, and in bogus.dane.test, whose signatures over TLSA
+        // records are corrupted.
+        let mut zones = dns::ZoneSet::new();
+        for zone in ["secure", "bogus"] {
+            for record in &rrset {
+                let text = record.to_string();
+                zones.add_str(zone, "_25._tcp.mx", 300, RecordType::TLSA, &text);
+            }
+        }
+
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let (server_addr, secure, bogus) = rt.block_on(async {
+            let dns = dns::start(zones).await;
+            let mut settings = ServerSettings::new(dns.addr);
+            settings.recursion_desired = false; // an authoritative server
+            // The trust anchor: the key of dane.test. (in real life, the IANA root).
+            let anchor = TrustAnchor::DnskeyText(dns.anchor_zone_file.clone());
+            let resolver = TlsaResolver::new(ValidatingSource::new(&settings, &anchor)?);
+            let secure = resolver.lookup_tlsa(25, "tcp", host).await?;
+            let bogus = resolver.lookup_tlsa(25, "tcp", "mx.bogus.dane.test").await;
+            Result::Ok((dns.addr, secure, bogus))
+        })?;
+
+        println!(
+            "\nDNSSEC lookup from the signed zone on {server_addr}, validated from the dane.test. key:"
+        );
+        let TlsaLookup::Secure {
+            records, ttl, base, ..
+        } = secure
+        else {
+            return Err(format!("expected a secure RRset, got {secure:?}").into());
+        };
+        println!("  _25._tcp.{base}: secure, TTL {ttl}");
+        for record in records.records() {
+            println!("    _25._tcp.{base}. {ttl} IN TLSA {record}");
+        }
+        let addr = tls::serve(vec![mx.der.clone(), int.der.clone()], &mx.key)?;
+        let outcome = tls::connect(addr, host, &records, &Policy::smtp(base))?;
+        println!("  TLS to {addr} with the fetched RRset: {outcome}");
+        match bogus {
+            Err(e @ LookupError::Bogus) => println!(
+                "  _25._tcp.mx.bogus.dane.test: {e}: refused, the host is unusable (never \"no DANE\")"
+            ),
+            other => return Err(format!("expected bogus, got {other:?}").into()),
+        }
+        Ok(())
+    }
 }
 
 /// Blocking rustls client and server on loopback, one std thread per server.
