@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 use super::{AnswerKind, CacheLimits, DnsAnswer, LookupError};
 
 type Key = (Name, RecordType);
-type Answer = Result<DnsAnswer, LookupError>;
+type Answer = Result<Arc<DnsAnswer>, LookupError>;
 
 struct Entry {
     answer: Answer,
@@ -42,22 +42,24 @@ impl Cache {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The answer, and when it leaves the cache.
     pub(super) async fn get_or_fetch<F, Fut>(
         &self,
         name: &Name,
         rtype: RecordType,
         fetch: F,
-    ) -> Answer
+    ) -> (Answer, Instant)
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Answer>,
     {
-        let key = (name.to_lowercase(), rtype);
+        // `Name`'s Hash and Eq ignore ASCII case: no lower-cased copy needed.
+        let key = (name.clone(), rtype);
         let cell = {
             let mut inner = self.lock();
             let now = Instant::now();
             match inner.ready.get(&key) {
-                Some(e) if e.expires > now => return e.answer.clone(),
+                Some(e) if e.expires > now => return (e.answer.clone(), e.expires),
                 Some(_) => {
                     inner.ready.remove(&key);
                 }
@@ -67,6 +69,7 @@ impl Cache {
         };
         let answer = cell.get_or_init(fetch).await.clone();
         let lifetime = self.lifetime(&answer);
+        let expires = Instant::now() + lifetime;
         let mut inner = self.lock();
         let ours = inner
             .pending
@@ -89,25 +92,25 @@ impl Cache {
                         key,
                         Entry {
                             answer: answer.clone(),
-                            expires: Instant::now() + lifetime,
+                            expires,
                         },
                     );
                 }
             }
         }
-        answer
+        (answer, expires)
     }
 
     fn lifetime(&self, answer: &Answer) -> Duration {
         match answer {
-            Ok(DnsAnswer {
-                kind: AnswerKind::Records { ttl, .. },
-                ..
-            }) => Duration::from_secs(u64::from(*ttl)).min(self.limits.max_ttl),
-            Ok(DnsAnswer {
-                kind: AnswerKind::NoData { ttl } | AnswerKind::NxDomain { ttl },
-                ..
-            }) => Duration::from_secs(u64::from(*ttl)).min(self.limits.max_negative_ttl),
+            Ok(a) => match a.kind {
+                AnswerKind::Records { ttl, .. } => {
+                    Duration::from_secs(u64::from(ttl)).min(self.limits.max_ttl)
+                }
+                AnswerKind::NoData { ttl } | AnswerKind::NxDomain { ttl } => {
+                    Duration::from_secs(u64::from(ttl)).min(self.limits.max_negative_ttl)
+                }
+            },
             // Configuration and name errors are the caller's; do not remember them.
             Err(LookupError::Config(_) | LookupError::InvalidName(_)) => Duration::ZERO,
             Err(_) => self.limits.error_ttl,

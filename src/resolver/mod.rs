@@ -21,10 +21,12 @@
 //! bounded) and the SMTP and SRV helpers.
 
 mod cache;
+mod memo;
 mod smtp;
 mod source;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::rr::{Name, RData, RecordType};
@@ -154,6 +156,7 @@ impl Default for CacheLimits {
 pub struct TlsaResolver<S> {
     source: S,
     cache: cache::Cache,
+    memo: memo::TlsaMemo,
 }
 
 impl<S> fmt::Debug for TlsaResolver<S> {
@@ -173,13 +176,28 @@ impl<S: DnsSource> TlsaResolver<S> {
         Self {
             source,
             cache: cache::Cache::new(limits),
+            memo: memo::TlsaMemo::new(limits.max_entries),
         }
     }
 
     /// One cached, coalesced query.
     pub async fn query(&self, name: &Name, rtype: RecordType) -> Result<DnsAnswer, LookupError> {
+        self.query_shared(name, rtype)
+            .await
+            .0
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// [`query`](Self::query) without copying the cached answer.
+    async fn query_shared(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> (Result<Arc<DnsAnswer>, LookupError>, std::time::Instant) {
         self.cache
-            .get_or_fetch(name, rtype, || self.source.query(name, rtype))
+            .get_or_fetch(name, rtype, || async {
+                self.source.query(name, rtype).await.map(Arc::new)
+            })
             .await
     }
 
@@ -190,17 +208,23 @@ impl<S: DnsSource> TlsaResolver<S> {
         proto: &str,
         host: &str,
     ) -> Result<TlsaLookup, LookupError> {
+        // Hot path: a finished lookup for exactly these arguments, still in the cache.
+        if let Some(hit) = self.memo.get(port, proto, host) {
+            return Ok(hit);
+        }
         let base = ReferenceName::new(host)
             .map_err(|e| LookupError::InvalidName(format!("{host}: {e}")))?;
-        let owner = tlsa_owner(port, proto, base.as_str())?;
-        let answer = self.query(&owner, RecordType::TLSA).await?;
-        Ok(tlsa_from_answer(answer, base))
+        let owner = tlsa_owner(port, proto, &base)?;
+        let (answer, expires) = self.query_shared(&owner, RecordType::TLSA).await;
+        let lookup = tlsa_from_answer(&*answer?, base);
+        self.memo.insert(port, proto, host, &lookup, expires);
+        Ok(lookup)
     }
 }
 
 /// `_<port>._<proto>.<host>.` as a DNS name.
-fn tlsa_owner(port: u16, proto: &str, host: &str) -> Result<Name, LookupError> {
-    fqdn(&format!("_{port}._{proto}.{host}"))
+fn tlsa_owner(port: u16, proto: &str, base: &ReferenceName) -> Result<Name, LookupError> {
+    fqdn(&format!("_{port}._{proto}.{}", base.as_str()))
 }
 
 pub(crate) fn fqdn(name: &str) -> Result<Name, LookupError> {
@@ -210,8 +234,8 @@ pub(crate) fn fqdn(name: &str) -> Result<Name, LookupError> {
     Ok(n)
 }
 
-fn tlsa_from_answer(answer: DnsAnswer, base: ReferenceName) -> TlsaLookup {
-    match (answer.security, answer.kind) {
+fn tlsa_from_answer(answer: &DnsAnswer, base: ReferenceName) -> TlsaLookup {
+    match (answer.security, &answer.kind) {
         (Security::Insecure, _) => TlsaLookup::Insecure,
         (Security::Secure, AnswerKind::Records { ttl, rdata, .. }) => {
             let mut malformed = 0;
@@ -233,7 +257,7 @@ fn tlsa_from_answer(answer: DnsAnswer, base: ReferenceName) -> TlsaLookup {
             TlsaLookup::Secure {
                 records: TlsaSet::new(records),
                 malformed,
-                ttl,
+                ttl: *ttl,
                 base,
             }
         }
