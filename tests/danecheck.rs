@@ -1,14 +1,10 @@
-//! Runs the `danecheck` example binary (see [`binary`] for how it is found) on
+//! Runs the `danecheck` example binary (see [`danecheck`] for how it is found) on
 //! certificates generated at test time, and checks its exit status, stdout and stderr.
 
 mod common;
+use common::cli::{Run, TempDir, rec, wrong};
 use common::pki::{ALGS, Alg, Cert, Hierarchy, Spec, ymd};
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use dane::Tlsa;
 use serde_json::Value;
 
 const HOST: &str = "mx.example.net";
@@ -20,31 +16,17 @@ fn at_now() -> String {
 
 // ------------------------------------------------------------------------------ harness
 
-/// The example binary (see [`common::example::danecheck`]): a missing or stale one fails
-/// with a message saying how to build it rather than testing old code.
-fn binary() -> &'static Path {
-    common::example::danecheck(
+/// Runs the example binary (see [`common::example::danecheck`]): a missing or stale one
+/// fails with a message saying how to build it rather than testing old code.
+fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
+    common::cli::run(
         "run `cargo build --example danecheck` (or plain `cargo test`, which builds examples; \
          `cargo test --test danecheck` does not)",
+        args,
     )
 }
 
-/// The outcome of one run.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 impl Run {
-    /// The single JSON object printed on stdout.
-    fn json(&self) -> Value {
-        let lines: Vec<&str> = self.stdout.lines().collect();
-        assert_eq!(lines.len(), 1, "one JSON line expected: {self:?}");
-        serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("bad JSON ({e}): {self:?}"))
-    }
-
     /// Asserts a verify verdict: exit status, JSON fields and field order.
     fn assert_verified(&self, usage: u64, selector: u64, matching: u64, index: u64, depth: u64) {
         assert_eq!(self.code, 0, "{self:?}");
@@ -71,85 +53,18 @@ impl Run {
         assert!(self.stderr.is_empty(), "{self:?}");
     }
 
-    /// Asserts bad usage or input (`what`): exit status 2, nothing on stdout, exactly one
-    /// line on stderr, starting `danecheck: `.
-    fn assert_input_error(&self, what: &str) {
-        assert_eq!(self.code, 2, "{what}: {self:?}");
-        assert!(self.stdout.is_empty(), "{what}: {self:?}");
+    /// [`Run::assert_input_error`] (`what`), and the stderr line says more than
+    /// `danecheck: ` and a few characters.
+    fn assert_input_error_with_message(&self, what: &str) {
+        self.assert_input_error(what);
         let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "{what}: one stderr line expected: {self:?}");
-        assert!(lines[0].starts_with("danecheck: "), "{what}: {self:?}");
         assert!(lines[0].len() > "danecheck: ".len() + 5, "{what}: {self:?}");
-    }
-}
-
-fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
-    let out = Command::new(binary())
-        .args(args.iter().map(AsRef::as_ref))
-        .output()
-        .expect("run danecheck");
-    Run {
-        code: out.status.code().expect("danecheck exited by a signal"),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-    }
-}
-
-/// A fresh directory under the system temp directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        static SEQ: AtomicUsize = AtomicUsize::new(0);
-        let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("danecheck-test-{}-{test}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-
-    /// Writes `contents` to `name` in the directory and returns its path as a string.
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).expect("write temp file");
-        path.to_str().expect("UTF-8 temp path").to_owned()
-    }
-
-    /// The path of `name` in the directory, whether or not it exists.
-    fn path(&self, name: &str) -> String {
-        self.0
-            .join(name)
-            .to_str()
-            .expect("UTF-8 temp path")
-            .to_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
 /// A PEM file holding `certs` in order.
 fn pem(certs: &[&Cert]) -> String {
     certs.iter().map(|c| c.pem.as_str()).collect()
-}
-
-/// The presentation form of the `u s m` record for `cert`, as the library computes it.
-fn rec(cert: &Cert, u: u8, s: u8, m: u8) -> String {
-    Tlsa::from_certificate(&cert.der, u.into(), s.into(), m.into())
-        .unwrap()
-        .to_string()
-}
-
-/// `rec` with the first octet of the association data flipped: a record that never matches.
-fn wrong(cert: &Cert, u: u8, s: u8, m: u8) -> String {
-    let t = Tlsa::from_certificate(&cert.der, u.into(), s.into(), m.into()).unwrap();
-    let mut data = t.data().to_vec();
-    data[0] ^= 1;
-    Tlsa::new(t.usage(), t.selector(), t.matching(), data).to_string()
 }
 
 /// `verify --json --at <now> --chain <chain> --name HOST` plus `extra`.
@@ -903,7 +818,7 @@ fn input_errors_exit_2_with_one_line() {
         ("generate: verify flag", "generate --cert LEAF --tlsa R311"),
     ];
     for (what, template) in cases {
-        danecheck(&expand(template)).assert_input_error(what);
+        danecheck(&expand(template)).assert_input_error_with_message(what);
     }
 
     // The good inputs do verify and generate, so each error above comes from its bad part.
@@ -933,24 +848,24 @@ fn messages_name_the_problem() {
         "--name",
         HOST,
     ]);
-    run.assert_input_error("--tlsa-file line");
+    run.assert_input_error_with_message("--tlsa-file line");
     assert!(run.stderr.contains("line 4"), "{run:?}");
     assert!(run.stderr.contains("'g'"), "{run:?}");
 
     let run = danecheck(&[
         "verify", "--chain", &chain, "--tlsa", &r311, "--name", HOST, "--bogus",
     ]);
-    run.assert_input_error("unknown option");
+    run.assert_input_error_with_message("unknown option");
     assert!(run.stderr.contains("--bogus"), "{run:?}");
 
     let run = danecheck(&["verify", "--chain", &chain, "--tlsa", &r311]);
-    run.assert_input_error("missing --name");
+    run.assert_input_error_with_message("missing --name");
     assert!(run.stderr.contains("--name"), "{run:?}");
 
     let run = danecheck(&[
         "verify", "--chain", &chain, "--tlsa", &r311, "--name", HOST, "--at", "soon",
     ]);
-    run.assert_input_error("bad --at");
+    run.assert_input_error_with_message("bad --at");
     assert!(run.stderr.contains("--at"), "{run:?}");
 }
 

@@ -13,22 +13,18 @@
 #![cfg(all(feature = "resolver", feature = "rustls"))]
 
 mod common;
+use common::cli::{Run, TempDir, rec};
 use common::dns::{self, TestDns, ZoneSet};
 use common::pki::{Alg, Cert, Hierarchy, Spec};
-use common::smtp::{Smtp, SmtpServer, accept_tls, serve, server_config};
+use common::smtp::{Smtp, SmtpServer, server_config, tls_server};
 
-use std::io::Read;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::OnceLock;
 
-use dane::Tlsa;
 use dane::pki_types::CertificateDer;
 use dane::pki_types::pem::PemObject;
 use hickory_proto::rr::RecordType;
-use rustls::ServerConfig;
 use serde_json::Value;
 
 const BUILD: &str = "run `cargo build --features resolver --example danecheck` (or \
@@ -37,8 +33,10 @@ const BUILD: &str = "run `cargo build --features resolver --example danecheck` (
 
 // ------------------------------------------------------------------------------ harness
 
-fn binary() -> &'static Path {
-    common::example::danecheck(BUILD)
+/// Runs the example binary (see [`common::example::danecheck`]): a missing or stale one
+/// fails with a message saying how to build it rather than testing old code.
+fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
+    common::cli::run(BUILD, args)
 }
 
 fn ci() -> bool {
@@ -70,14 +68,6 @@ fn has_resolver() -> bool {
     })
 }
 
-/// The outcome of one run.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 impl Run {
     /// Each stdout line as a JSON object.
     fn json_lines(&self) -> Vec<Value> {
@@ -87,77 +77,11 @@ impl Run {
             .collect()
     }
 
-    /// The single JSON object printed on stdout.
-    fn json(&self) -> Value {
-        let lines = self.json_lines();
-        assert_eq!(lines.len(), 1, "one JSON line expected: {self:?}");
-        lines.into_iter().next().unwrap()
-    }
-
-    /// Asserts bad usage or input: exit status 2, nothing on stdout, one stderr line
-    /// starting `danecheck: `.
-    fn assert_input_error(&self, what: &str) {
-        assert_eq!(self.code, 2, "{what}: {self:?}");
-        assert!(self.stdout.is_empty(), "{what}: {self:?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "{what}: one stderr line expected: {self:?}");
-        assert!(lines[0].starts_with("danecheck: "), "{what}: {self:?}");
-    }
-
     /// Asserts `code`, one stdout line equal to `line`, and nothing on stderr.
     fn assert_line(&self, code: i32, line: &str) {
         assert_eq!(self.code, code, "{self:?}");
         assert_eq!(self.stdout, format!("{line}\n"), "{self:?}");
         assert!(self.stderr.is_empty(), "{self:?}");
-    }
-}
-
-fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
-    let out = Command::new(binary())
-        .args(args.iter().map(AsRef::as_ref))
-        .output()
-        .expect("run danecheck");
-    Run {
-        code: out.status.code().expect("danecheck exited by a signal"),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-    }
-}
-
-/// The presentation form of the `u s m` record for `cert`.
-fn rec(cert: &CertificateDer<'_>, u: u8, s: u8, m: u8) -> String {
-    Tlsa::from_certificate(cert, u.into(), s.into(), m.into())
-        .unwrap()
-        .to_string()
-}
-
-/// A fresh directory under the system temp directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        static SEQ: AtomicUsize = AtomicUsize::new(0);
-        let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "danecheck-dns-test-{}-{test}-{n}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-
-    /// Writes `contents` to `name` in the directory and returns its path as a string.
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).expect("write temp file");
-        path.to_str().expect("UTF-8 temp path").to_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -291,15 +215,6 @@ fn fixture() -> &'static Fixture {
             good,
             impostor,
             https,
-        }
-    })
-}
-
-/// A TLS server: handshake, then read until the client closes.
-fn tls_server(config: Arc<ServerConfig>) -> SocketAddr {
-    serve(move |tcp| {
-        if let Ok(mut tls) = accept_tls(&config, tcp) {
-            let _ = tls.read_to_end(&mut Vec::new());
         }
     })
 }
@@ -679,7 +594,7 @@ fn dns_input_errors_exit_2() {
         "both",
         "dane.test. IN DS 1234 13 2 abcd\ndane.test. IN DNSKEY 257 3 13 AAAA\n",
     );
-    let missing = dir.0.join("missing").to_str().unwrap().to_owned();
+    let missing = dir.path("missing");
     let r = "127.0.0.1:9";
     let cases: &[(&str, &[&str])] = &[
         ("no host", &["tlsa", "--resolver", r]),

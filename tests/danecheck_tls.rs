@@ -5,49 +5,31 @@
 #![cfg(feature = "rustls")]
 
 mod common;
+use common::cli::{Run, rec, wrong};
 use common::pki::{Alg, Cert, Hierarchy, Spec};
-use common::smtp::{Smtp, SmtpServer, accept_tls, serve, server_config};
+use common::smtp::{Smtp, SmtpServer, serve, server_config, tls_server};
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dane::Tlsa;
-use rustls::ServerConfig;
 use serde_json::Value;
 
 const HOST: &str = "mx.example.net";
 
 // ------------------------------------------------------------------------------ harness
 
-/// The example binary (see [`common::example::danecheck`]): a missing or stale one fails
-/// with a message saying how to build it rather than testing old code.
-fn binary() -> &'static Path {
-    common::example::danecheck(
+/// Runs the example binary (see [`common::example::danecheck`]): a missing or stale one
+/// fails with a message saying how to build it rather than testing old code.
+fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
+    common::cli::run(
         "run `cargo build --example danecheck` (or plain `cargo test`, which builds examples; \
          `cargo test --test danecheck_tls` does not)",
+        args,
     )
 }
 
-/// The outcome of one run.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 impl Run {
-    /// The single JSON object printed on stdout.
-    fn json(&self) -> Value {
-        let lines: Vec<&str> = self.stdout.lines().collect();
-        assert_eq!(lines.len(), 1, "one JSON line expected: {self:?}");
-        serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("bad JSON ({e}): {self:?}"))
-    }
-
     /// Asserts exit status 0 and a verified JSON line for `addr`.
     fn assert_verified(&self, addr: SocketAddr, usm: [u64; 3], index: u64, depth: u64) {
         assert_eq!(self.code, 0, "{self:?}");
@@ -85,55 +67,9 @@ impl Run {
         );
         assert!(self.stderr.is_empty(), "{self:?}");
     }
-
-    /// Asserts bad usage or input: exit status 2, nothing on stdout, one stderr line
-    /// starting `danecheck: `.
-    fn assert_input_error(&self, what: &str) {
-        assert_eq!(self.code, 2, "{what}: {self:?}");
-        assert!(self.stdout.is_empty(), "{what}: {self:?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "{what}: one stderr line expected: {self:?}");
-        assert!(lines[0].starts_with("danecheck: "), "{what}: {self:?}");
-    }
-}
-
-fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
-    let out = Command::new(binary())
-        .args(args.iter().map(AsRef::as_ref))
-        .output()
-        .expect("run danecheck");
-    Run {
-        code: out.status.code().expect("danecheck exited by a signal"),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-    }
-}
-
-/// The presentation form of the `u s m` record for `cert`.
-fn rec(cert: &Cert, u: u8, s: u8, m: u8) -> String {
-    Tlsa::from_certificate(&cert.der, u.into(), s.into(), m.into())
-        .unwrap()
-        .to_string()
-}
-
-/// `rec` with the first octet of the association data flipped: a record that never matches.
-fn wrong(cert: &Cert, u: u8, s: u8, m: u8) -> String {
-    let t = Tlsa::from_certificate(&cert.der, u.into(), s.into(), m.into()).unwrap();
-    let mut data = t.data().to_vec();
-    data[0] ^= 1;
-    Tlsa::new(t.usage(), t.selector(), t.matching(), data).to_string()
 }
 
 // ------------------------------------------------------------------------------ servers
-
-/// A TLS server: handshake, then read until the client closes.
-fn tls_server(config: Arc<ServerConfig>) -> SocketAddr {
-    serve(move |tcp| {
-        if let Ok(mut tls) = accept_tls(&config, tcp) {
-            let _ = tls.read_to_end(&mut Vec::new());
-        }
-    })
-}
 
 /// A TCP port nothing listens on (one that was just bound and released).
 fn closed_port() -> SocketAddr {

@@ -1,3 +1,4 @@
+pub mod cli;
 #[cfg(feature = "resolver")]
 pub mod dns;
 pub mod example;

@@ -60,6 +60,15 @@ pub fn accept_tls(
     Ok(tls)
 }
 
+/// A TLS server: handshake, then read until the client closes.
+pub fn tls_server(config: Arc<ServerConfig>) -> SocketAddr {
+    serve(move |tcp| {
+        if let Ok(mut tls) = accept_tls(&config, tcp) {
+            let _ = tls.read_to_end(&mut Vec::new());
+        }
+    })
+}
+
 /// How the SMTP responder behaves.
 #[derive(Clone)]
 pub struct Smtp {
