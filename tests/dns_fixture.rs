@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::dns::{self, TestDns, ZoneSet};
 use hickory_proto::dnssec::rdata::DNSSECRData;
-use hickory_proto::dnssec::{Proof, TrustAnchors};
+use hickory_proto::dnssec::{Algorithm, DigestType, Proof, PublicKey, TrustAnchors};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
 use hickory_proto::rr::rdata::{A, CNAME, MX, TLSA, TXT};
@@ -91,7 +91,14 @@ fn zones() -> ZoneSet {
         RecordType::TLSA,
         "2 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     );
-    for zone in ["rsa", "insecure", "bogus", "expired", "badds"] {
+    for zone in [
+        "rsa",
+        "insecure",
+        "bogus",
+        "expired",
+        "badds",
+        "unsupported",
+    ] {
         z.add(
             zone,
             "@",
@@ -319,6 +326,108 @@ async fn bogus_expired_and_bad_ds() {
             o => panic!("{zone}: {o:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn unsupported_algorithm_is_insecure_rfc4035_5_2() {
+    // Precondition: hickory 0.26.3 has no ED448, with either crypto backend.
+    let alg = Algorithm::from_u8(dns::UNSUPPORTED_ALGORITHM);
+    assert_eq!(alg, Algorithm::Unknown(16));
+    assert!(!alg.is_supported());
+
+    let dns = server().await;
+    let r = dns.resolver(true);
+    // The parent's DS RRset is secure and lists algorithm 16 only ...
+    let o = lookup(&r, "unsupported.dane.test.", RecordType::DS).await;
+    expect_answer(&o, Verdict::Secure, &[RecordType::DS]);
+    // ... so the zone is insecure, not bogus (RFC 4035 §5.2), although no signature in it
+    // verifies: hickory-net 0.26.3 (`DnssecDnsHandle::fetch_ds_records`) returns Insecure
+    // (`UnknownKeyAlgorithm`) when every DS has an algorithm that `is_supported()` rejects.
+    // (A manual control, the same random bytes labelled algorithm 13, makes the TLSA and A
+    // lookups below Bogus.)
+    let o = lookup(&r, "_25._tcp.mx.unsupported.dane.test.", RecordType::TLSA).await;
+    expect_answer(&o, Verdict::Insecure, &[RecordType::TLSA]);
+    let o = lookup(&r, "mx.unsupported.dane.test.", RecordType::A).await;
+    expect_answer(&o, Verdict::Insecure, &[RecordType::A]);
+    let o = lookup(&r, "unsupported.dane.test.", RecordType::MX).await;
+    expect_answer(&o, Verdict::Insecure, &[RecordType::MX]);
+    let o = lookup(&r, "unsupported.dane.test.", RecordType::DNSKEY).await;
+    expect_answer(&o, Verdict::Insecure, &[RecordType::DNSKEY]);
+    let o = lookup(&r, "nonexistent.unsupported.dane.test.", RecordType::TLSA).await;
+    assert_eq!(o, Outcome::NxDomain(Verdict::Insecure));
+
+    // On the wire: only the algorithm makes the zone unusable. The DS matches the DNSKEY
+    // (key tag, algorithm, SHA-256 digest); the RRSIGs name that key.
+    let apex = dns::name("unsupported.dane.test.");
+    let resp = query_udp(
+        &dns,
+        "unsupported.dane.test.",
+        RecordType::DNSKEY,
+        Some(1232),
+        true,
+    )
+    .await;
+    let keys: Vec<_> = resp
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DNSKEY(k)) => Some(k.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let key = &keys[0];
+    assert_eq!(key.flags(), 257);
+    assert_eq!(key.public_key().algorithm(), alg);
+    assert_eq!(key.public_key().public_bytes().len(), 57, "ED448 key size");
+    let tag = key.calculate_key_tag().unwrap();
+    let resp = query_udp(
+        &dns,
+        "unsupported.dane.test.",
+        RecordType::DS,
+        Some(1232),
+        true,
+    )
+    .await;
+    let ds: Vec<_> = resp
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DS(d)) => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(
+        (ds[0].key_tag(), ds[0].algorithm(), ds[0].digest_type()),
+        (tag, alg, DigestType::SHA256)
+    );
+    let digest = key.to_digest(&apex, DigestType::SHA256).unwrap();
+    assert_eq!(ds[0].digest(), digest.as_ref());
+    assert!(ds[0].covers(&apex, key).unwrap());
+    let resp = query_udp(
+        &dns,
+        "mx.unsupported.dane.test.",
+        RecordType::A,
+        Some(1232),
+        true,
+    )
+    .await;
+    let sigs: Vec<_> = resp
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sigs.len(), 1, "{sigs:?}");
+    let input = sigs[0].input();
+    assert_eq!(
+        (input.algorithm, input.key_tag, &input.signer_name),
+        (alg, tag, &apex)
+    );
+    assert_eq!(sigs[0].sig().len(), 114, "ED448 signature size");
 }
 
 #[tokio::test]

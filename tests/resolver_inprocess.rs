@@ -153,6 +153,9 @@ fn zones() -> ZoneSet {
     z.add_str("expired", "_25._tcp.mx", 300, RecordType::TLSA, T311);
     a(&mut z, "badds", "mx");
     z.add_str("badds", "_25._tcp.mx", 300, RecordType::TLSA, T311);
+    // unsupported.dane.test: DS and DNSKEY with algorithm 16 (ED448), which hickory lacks.
+    a(&mut z, "unsupported", "mx");
+    z.add_str("unsupported", "_25._tcp.mx", 300, RecordType::TLSA, T311);
     z
 }
 
@@ -256,6 +259,22 @@ async fn bogus_expired_and_bad_ds_are_errors_never_insecure() {
         let got = r.lookup_tlsa(25, "tcp", host).await;
         assert_eq!(got, Err(LookupError::Bogus), "{host}");
     }
+}
+
+/// RFC 4035 §5.2: a secure DS RRset listing only algorithms the validator does not implement
+/// makes the zone insecure: no DANE, but not an error either. The zone's signatures are random
+/// bytes; only the algorithm number (16, ED448) keeps the validator from calling them bogus.
+#[tokio::test]
+async fn unsupported_algorithm_is_insecure_not_bogus_rfc4035_5_2() {
+    let (_dns, r) = setup().await;
+    assert_eq!(
+        r.lookup_tlsa(25, "tcp", "mx.unsupported.dane.test").await,
+        Ok(TlsaLookup::Insecure)
+    );
+    assert_eq!(
+        r.lookup_tlsa(25, "tcp", "none.unsupported.dane.test").await,
+        Ok(TlsaLookup::Insecure)
+    );
 }
 
 #[tokio::test]

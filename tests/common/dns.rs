@@ -19,6 +19,7 @@
 //! | `bogus.dane.test.` | alg 13, but the RRSIG over every **TLSA** RRset is corrupted after signing (other RRsets validate) | NS + DS |
 //! | `expired.dane.test.` | alg 13, every signature valid 2020-01-01 .. 2020-02-01 only | NS + DS (valid, signed by the parent) |
 //! | `badds.dane.test.` | alg 13, signed correctly | NS + DS whose digest has one byte flipped |
+//! | `unsupported.dane.test.` | alg 16 (ED448, [`UNSUPPORTED_ALGORITHM`]), not implemented by hickory 0.26.3: random DNSKEY (57 bytes) and RRSIG (114 bytes) data, which nothing can verify | NS + DS (alg 16, the correct SHA-256 digest of that key): **insecure** by RFC 4035 §5.2 |
 //!
 //! Signatures are valid from now−1 h to now+1 day (except in `expired`). The content is added by
 //! the test with [`ZoneSet::add`] / [`ZoneSet::add_str`]; see [`start`].
@@ -68,7 +69,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use dane::pki_types::PrivatePkcs8KeyDer;
 use hickory_proto::dnssec::crypto::{EcdsaSigningKey, RsaSigningKey};
 use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, NSEC, RRSIG, SigInput};
-use hickory_proto::dnssec::{Algorithm, DigestType, SigningKey, TBS, TrustAnchors};
+use hickory_proto::dnssec::{Algorithm, DigestType, PublicKeyBuf, SigningKey, TBS, TrustAnchors};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, NS, SOA};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType, SerialNumber};
@@ -89,6 +90,13 @@ pub const TTL: u32 = 300;
 const SERVER_PAYLOAD: u16 = 1232;
 /// Signature window of the `expired` zone: 2020-01-01T00:00:00Z .. 2020-02-01T00:00:00Z.
 const EXPIRED_WINDOW: (u32, u32) = (1_577_836_800, 1_580_515_200);
+/// DNSSEC algorithm number of the `unsupported` zone: 16, ED448 (RFC 8080). hickory 0.26.3 has
+/// no ED448 (`Algorithm::from_u8(16)` is `Algorithm::Unknown(16)`, whose `is_supported()` is
+/// false with either crypto backend).
+pub const UNSUPPORTED_ALGORITHM: u8 = 16;
+/// Sizes of an ED448 public key and signature (RFC 8080 §3, §4).
+const ED448_PUBLIC_KEY_LEN: usize = 57;
+const ED448_SIGNATURE_LEN: usize = 114;
 
 /// How a zone is signed (see the table in the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,10 +113,14 @@ pub enum Signing {
     Expired,
     /// Algorithm 13, correctly signed, but the parent's DS digest is wrong.
     BadDs,
+    /// Algorithm [`UNSUPPORTED_ALGORITHM`] (16, ED448), which the validator does not
+    /// implement: random public key and signature bytes, a correct DS (SHA-256) in the parent.
+    /// With only unsupported algorithms in the DS RRset the zone is insecure (RFC 4035 §5.2).
+    UnsupportedAlgorithm,
 }
 
 /// The zones [`ZoneSet::new`] creates: `(apex, signing)`.
-pub const ZONES: [(&str, Signing); 7] = [
+pub const ZONES: [(&str, Signing); 8] = [
     ("dane.test.", Signing::Ecdsa),
     ("secure.dane.test.", Signing::Ecdsa),
     ("rsa.dane.test.", Signing::Rsa),
@@ -116,6 +128,7 @@ pub const ZONES: [(&str, Signing); 7] = [
     ("bogus.dane.test.", Signing::BogusTlsaSig),
     ("expired.dane.test.", Signing::Expired),
     ("badds.dane.test.", Signing::BadDs),
+    ("unsupported.dane.test.", Signing::UnsupportedAlgorithm),
 ];
 
 /// An RRset: one TTL (the smallest given), its RDATAs (no duplicates) and, once signed, RRSIGs.
@@ -398,14 +411,35 @@ async fn bind() -> (UdpSocket, TcpListener) {
 // ---------------------------------------------------------------- signing
 
 struct ZoneKey {
-    key: Box<dyn SigningKey>,
+    /// `None` for [`Signing::UnsupportedAlgorithm`]: its signatures are random bytes.
+    key: Option<Box<dyn SigningKey>>,
+    algorithm: Algorithm,
     dnskey: DNSKEY,
     tag: u16,
+}
+
+fn random_bytes(len: usize) -> Vec<u8> {
+    use rand::RngCore;
+    let mut b = vec![0; len];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b
 }
 
 fn generate_key(signing: Signing) -> Option<ZoneKey> {
     let key: Box<dyn SigningKey> = match signing {
         Signing::Unsigned => return None,
+        Signing::UnsupportedAlgorithm => {
+            let algorithm = Algorithm::from_u8(UNSUPPORTED_ALGORITHM);
+            let public = PublicKeyBuf::new(random_bytes(ED448_PUBLIC_KEY_LEN), algorithm);
+            let dnskey = DNSKEY::new(true, true, false, public);
+            let tag = dnskey.calculate_key_tag().expect("key tag");
+            return Some(ZoneKey {
+                key: None,
+                algorithm,
+                dnskey,
+                tag,
+            });
+        }
         Signing::Rsa => {
             use rsa::pkcs8::EncodePrivateKey;
             let k = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key");
@@ -426,7 +460,12 @@ fn generate_key(signing: Signing) -> Option<ZoneKey> {
     let public = key.to_public_key().expect("public key");
     let dnskey = DNSKEY::new(true, true, false, public);
     let tag = dnskey.calculate_key_tag().expect("key tag");
-    Some(ZoneKey { key, dnskey, tag })
+    Some(ZoneKey {
+        algorithm: key.algorithm(),
+        key: Some(key),
+        dnskey,
+        tag,
+    })
 }
 
 fn sign_rrset(
@@ -440,7 +479,7 @@ fn sign_rrset(
 ) -> RData {
     let input = SigInput {
         type_covered: rtype,
-        algorithm: zk.key.algorithm(),
+        algorithm: zk.algorithm,
         num_labels: owner.num_labels(),
         original_ttl: set.ttl,
         sig_expiration: SerialNumber::new(expiration),
@@ -454,7 +493,10 @@ fn sign_rrset(
         .map(|d| Record::from_rdata(owner.clone(), set.ttl, d.clone()))
         .collect();
     let tbs = TBS::from_input(owner, DNSClass::IN, &input, records.iter()).expect("TBS");
-    let mut sig = zk.key.sign(&tbs).expect("sign");
+    let mut sig = match &zk.key {
+        Some(key) => key.sign(&tbs).expect("sign"),
+        None => random_bytes(ED448_SIGNATURE_LEN),
+    };
     if corrupt {
         sig[0] ^= 0x01;
     }
@@ -505,12 +547,7 @@ fn build(set: ZoneSet, now: u32) -> (Served, Vec<Record>, Vec<Record>) {
             if zones[ci].signing == Signing::BadDs {
                 digest[0] ^= 0x01;
             }
-            DS::new(
-                k.tag,
-                k.key.algorithm(),
-                DigestType::SHA256,
-                digest.to_vec(),
-            )
+            DS::new(k.tag, k.algorithm, DigestType::SHA256, digest.to_vec())
         });
         let parent = zones
             .iter()
