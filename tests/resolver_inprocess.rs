@@ -531,3 +531,43 @@ async fn srv_targets_rfc7673() {
     assert_eq!(sni.as_str(), "mx.secure.dane.test");
     assert_eq!(names(policy)[0], "mx.secure.dane.test");
 }
+
+#[tokio::test]
+async fn cache_size_is_bounded() {
+    let dns = dns::start(zones()).await;
+    let source = ValidatingSource::new(
+        &settings(&dns),
+        &TrustAnchor::DnskeyText(dns.anchor_zone_file.clone()),
+    )
+    .unwrap();
+    let limits = dane::resolver::CacheLimits {
+        max_entries: 2,
+        ..Default::default()
+    };
+    let r = TlsaResolver::with_cache_limits(source, limits);
+    for host in [
+        "mx.secure.dane.test",
+        "mx.rsa.dane.test",
+        "nodata.secure.dane.test",
+    ] {
+        r.lookup_tlsa(25, "tcp", host).await.unwrap();
+    }
+    // Three names through a cache of two: at least one must be asked again.
+    dns.clear_queries();
+    for host in [
+        "mx.secure.dane.test",
+        "mx.rsa.dane.test",
+        "nodata.secure.dane.test",
+    ] {
+        r.lookup_tlsa(25, "tcp", host).await.unwrap();
+    }
+    let again = dns
+        .queries()
+        .iter()
+        .filter(|q| q.qtype == RecordType::TLSA)
+        .count();
+    assert!(
+        again >= 1,
+        "a cache of 2 entries answered 3 names from memory"
+    );
+}
