@@ -172,8 +172,8 @@ impl DaneVerifier {
     pub fn for_server_name(tlsa: TlsaSet, profile: Profile, provider: Arc<CryptoProvider>) -> Self {
         // A placeholder base domain, replaced by the ServerName in each handshake.
         let template = match profile {
-            Profile::Smtp => Policy::smtp(placeholder()),
-            _ => Policy::generic(placeholder()),
+            Profile::Smtp => Policy::smtp(ReferenceName::placeholder()),
+            _ => Policy::generic(ReferenceName::placeholder()),
         };
         Self::fixed(
             HostData {
@@ -325,10 +325,6 @@ impl DaneVerifier {
             Err(e) => Err(other(e)),
         }
     }
-}
-
-fn placeholder() -> ReferenceName {
-    ReferenceName::placeholder()
 }
 
 /// The provider's signature algorithms are the ones accepted in chains, too.
