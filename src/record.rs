@@ -209,10 +209,11 @@ impl Tlsa {
         matching: impl Into<Matching>,
         data: impl AsRef<[u8]>,
     ) -> Self {
+        // Normalise: `Other(3)` becomes `DaneEe`, so matching on the named variants works.
         Self {
-            usage: usage.into(),
-            selector: selector.into(),
-            matching: matching.into(),
+            usage: CertUsage::from(u8::from(usage.into())),
+            selector: Selector::from(u8::from(selector.into())),
+            matching: Matching::from(u8::from(matching.into())),
             data: Data::new(data.as_ref()),
         }
     }
@@ -297,9 +298,9 @@ impl Tlsa {
             other => return Err(Error::Unsupported(format!("matching type {other}"))),
         };
         Ok(Self {
-            usage,
-            selector,
-            matching,
+            usage: CertUsage::from(u8::from(usage)),
+            selector: Selector::from(u8::from(selector)),
+            matching: Matching::from(u8::from(matching)),
             data,
         })
     }

@@ -81,12 +81,9 @@ impl Policy {
 
     /// Replaces the TLSA base domain (the first reference identifier), keeping the others.
     pub fn with_base_domain(mut self, base_domain: ReferenceName) -> Self {
-        self.names.retain(|n| *n != base_domain);
-        if self.names.is_empty() {
-            self.names.push(base_domain);
-        } else {
-            self.names[0] = base_domain;
-        }
+        // Replace the first name, then drop later duplicates of the new one.
+        let rest = self.names.into_iter().skip(1).filter(|n| *n != base_domain);
+        self.names = std::iter::once(base_domain.clone()).chain(rest).collect();
         self
     }
 
@@ -423,7 +420,8 @@ fn dane_ta<'a>(
         // A certificate the server sent, above the leaf (OpenSSL: TA records are matched at
         // depth > 0 only).
         for (i, d) in digests.iter_mut().enumerate() {
-            if !d.matches(r) {
+            // A copy of the leaf sent again above it is still the leaf (OpenSSL).
+            if rest[i].der == leaf.der || !d.matches(r) {
                 continue;
             }
             match anchor_from_view(&rest[i]) {

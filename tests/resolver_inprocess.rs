@@ -530,6 +530,8 @@ async fn srv_targets_rfc7673() {
     let (policy, sni, _) = required(&t.status);
     assert_eq!(sni.as_str(), "mx.secure.dane.test");
     assert_eq!(names(policy)[0], "mx.secure.dane.test");
+    // RFC 7673 is not SMTP: PKIX usages stay usable.
+    assert_eq!(policy.profile(), dane::Profile::Generic);
 }
 
 #[tokio::test]
@@ -570,4 +572,23 @@ async fn cache_size_is_bounded() {
         again >= 1,
         "a cache of 2 entries answered 3 names from memory"
     );
+}
+
+#[tokio::test]
+async fn secure_negative_answers_are_cached_rfc2308_5() {
+    let (dns, r) = setup().await;
+    assert_eq!(
+        r.lookup_tlsa(25, "tcp", "nodata.secure.dane.test")
+            .await
+            .unwrap(),
+        TlsaLookup::SecureAbsent
+    );
+    dns.clear_queries();
+    assert_eq!(
+        r.lookup_tlsa(25, "tcp", "nodata.secure.dane.test")
+            .await
+            .unwrap(),
+        TlsaLookup::SecureAbsent
+    );
+    assert_eq!(dns.queries().len(), 0, "{:?}", dns.queries());
 }

@@ -284,6 +284,33 @@ fn dane_ta_never_matches_the_leaf_openssl() {
 }
 
 #[test]
+fn dane_ta_never_matches_a_copy_of_the_leaf_sent_above_it_openssl() {
+    let leaf = Cert::self_signed(&Spec::leaf(&[HOST]));
+    let chain = vec![leaf.der.clone(), leaf.der.clone()];
+    for (s, m) in [(0, 1), (1, 1), (0, 0)] {
+        assert_eq!(
+            verify(&chain, &set([rec(&leaf.der, 2, s, m)]), &smtp(), now()),
+            Err(Error::NoMatch),
+            "2 {s} {m}"
+        );
+    }
+}
+
+#[test]
+fn policy_base_domain_replacement_keeps_other_names() {
+    let p = smtp()
+        .with_reference_name(name("example.net"))
+        .with_base_domain(name("mx2.example.net"));
+    let names: Vec<&str> = p.reference_names().iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["mx2.example.net", "example.net"]);
+    let p = smtp()
+        .with_reference_name(name("example.net"))
+        .with_base_domain(name("example.net"));
+    let names: Vec<&str> = p.reference_names().iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["example.net"]);
+}
+
+#[test]
 fn dane_ta_from_the_record_when_not_sent_rfc7671_5_2_2() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
     // 2 0 0: the full root certificate in the record; counts as appended to the chain.

@@ -69,7 +69,8 @@ impl Cache {
         };
         let answer = cell.get_or_init(fetch).await.clone();
         let lifetime = self.lifetime(&answer);
-        let expires = Instant::now() + lifetime;
+        let now = Instant::now();
+        let expires = now.checked_add(lifetime).unwrap_or(now);
         let mut inner = self.lock();
         let ours = inner
             .pending

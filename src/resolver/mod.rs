@@ -35,6 +35,9 @@ use crate::names::ReferenceName;
 use crate::record::Tlsa;
 use crate::rrset::TlsaSet;
 
+/// The hickory-proto version whose types (`Name`, `RecordType`, `RData`) appear in this
+/// module's API.
+pub use hickory_proto;
 pub use smtp::{DaneStatus, SmtpPlan, SrvPlan, Target};
 pub use source::{
     AnswerKind, DnsAnswer, DnsSource, Security, ServerSettings, TrustAnchor, TrustedAdSource,

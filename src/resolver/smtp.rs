@@ -8,7 +8,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use super::{AnswerKind, DnsSource, LookupError, Security, TlsaLookup, TlsaResolver, fqdn};
 use crate::names::ReferenceName;
 use crate::rrset::TlsaSet;
-use crate::verify::Policy;
+use crate::verify::{Policy, Profile};
 
 /// How to connect to one target.
 #[derive(Debug, Clone)]
@@ -20,7 +20,8 @@ pub enum DaneStatus {
     Required {
         /// The records.
         tlsa: TlsaSet,
-        /// SMTP profile, TLSA base domain first, then the other reference identifiers.
+        /// SMTP profile (Generic for SRV targets), TLSA base domain first, then the other
+        /// reference identifiers.
         policy: Policy,
         /// The SNI name.
         sni: ReferenceName,
@@ -49,6 +50,17 @@ impl DaneStatus {
             Self::Unusable(_) => "unusable",
         }
     }
+}
+
+/// How to look at one target: which TLSA name, which rules.
+struct How<'a> {
+    port: u16,
+    proto: &'a str,
+    /// A further reference identifier (the SMTP next-hop domain under a secure MX).
+    extra_name: Option<ReferenceName>,
+    profile: Profile,
+    /// False below an insecure SRV RRset: no TLSA lookup at all.
+    dane_applies: bool,
 }
 
 /// One host to connect to, in preference order.
@@ -131,7 +143,14 @@ impl<S: DnsSource> TlsaResolver<S> {
             } else {
                 None
             };
-            targets.push(self.target(host, preference, port, "tcp", extra).await);
+            let how = How {
+                port,
+                proto: "tcp",
+                extra_name: extra,
+                profile: Profile::Smtp,
+                dane_applies: true,
+            };
+            targets.push(self.target(host, preference, &how).await);
         }
         Ok(SmtpPlan {
             domain: domain_name,
@@ -167,11 +186,16 @@ impl<S: DnsSource> TlsaResolver<S> {
         entries.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let mut targets = Vec::with_capacity(entries.len());
         for (priority, _, port, host) in entries {
-            let mut t = self.target(host, priority, port, proto, None).await;
-            if !srv_secure && !matches!(t.status, DaneStatus::Unusable(_)) {
-                t.status = DaneStatus::Opportunistic;
-            }
-            targets.push(t);
+            // RFC 7673 §3: DANE applies only below a secure SRV RRset; otherwise no TLSA
+            // lookup is made at all.
+            let how = How {
+                port,
+                proto,
+                extra_name: None,
+                profile: Profile::Generic,
+                dane_applies: srv_secure,
+            };
+            targets.push(self.target(host, priority, &how).await);
         }
         Ok(SrvPlan {
             srv_secure,
@@ -180,14 +204,8 @@ impl<S: DnsSource> TlsaResolver<S> {
     }
 
     /// Address and TLSA lookups for one host (RFC 7672 §2.2, §2.2.2).
-    async fn target(
-        &self,
-        host: Name,
-        preference: u16,
-        port: u16,
-        proto: &str,
-        extra_name: Option<ReferenceName>,
-    ) -> Target {
+    async fn target(&self, host: Name, preference: u16, how: &How<'_>) -> Target {
+        let (port, proto, extra_name) = (how.port, how.proto, &how.extra_name);
         let mut t = Target {
             host: host.clone(),
             preference,
@@ -242,7 +260,7 @@ impl<S: DnsSource> TlsaResolver<S> {
             }
         }
         // RFC 7672 §2.2: TLSA records apply only to hosts whose addresses are secure.
-        if t.secure_addresses.is_empty() {
+        if t.secure_addresses.is_empty() || !how.dane_applies {
             return t;
         }
         // RFC 7672 §2.2.2: with a secure CNAME chain, the fully expanded name first, then the
@@ -256,7 +274,10 @@ impl<S: DnsSource> TlsaResolver<S> {
         for base in candidates {
             match self.lookup_tlsa(port, proto, &base).await {
                 Ok(TlsaLookup::Secure { records, base, .. }) => {
-                    let mut policy = Policy::smtp(base.clone());
+                    let mut policy = match how.profile {
+                        Profile::Smtp => Policy::smtp(base.clone()),
+                        _ => Policy::generic(base.clone()),
+                    };
                     if let Ok(orig) = ReferenceName::new(&original) {
                         policy = policy.with_reference_name(orig);
                     }

@@ -222,11 +222,42 @@ fn classify_records(
     rtype: RecordType,
     answers: &[Record],
 ) -> Result<DnsAnswer, LookupError> {
-    let security = proof_security(answers.iter())?;
-    Ok(DnsAnswer {
-        security,
-        kind: answer_kind(name, rtype, answers),
-    })
+    // Only the records that answer the question count: the CNAME chain from `name` and the
+    // `rtype` records at its end. An unrelated (possibly injected, provably insecure)
+    // RRset in the answer section must not turn a secure answer into "insecure".
+    let relevant = relevant_records(name, rtype, answers);
+    let security = proof_security(relevant.records.iter().copied())?;
+    match answer_kind(name, rtype, answers) {
+        // A positive response without the asked-for records, and no denial to validate:
+        // nothing proves absence.
+        AnswerKind::NoData { .. } => Err(LookupError::Indeterminate),
+        kind => Ok(DnsAnswer { security, kind }),
+    }
+}
+
+/// The records that answer a question: the CNAMEs of the chain and the `rtype` RRset at
+/// its end.
+struct Relevant<'a> {
+    owner: Name,
+    cnames: Vec<Name>,
+    records: Vec<&'a Record>,
+}
+
+fn relevant_records<'a>(name: &Name, rtype: RecordType, answers: &'a [Record]) -> Relevant<'a> {
+    let (owner, cnames) = follow_cnames(name, answers);
+    let chain: Vec<&Name> = std::iter::once(name).chain(cnames.iter()).collect();
+    let records = answers
+        .iter()
+        .filter(|r| match r.record_type() {
+            RecordType::CNAME => chain.contains(&&r.name) && r.name != owner,
+            t => t == rtype && r.name == owner,
+        })
+        .collect();
+    Relevant {
+        owner,
+        cnames,
+        records,
+    }
 }
 
 /// The end of the CNAME chain starting at `name`, and the chain's names.
@@ -264,7 +295,12 @@ fn classify_error(e: NetError) -> Result<DnsAnswer, LookupError> {
                 _ if records.is_empty() => return Err(LookupError::Indeterminate),
                 _ => {}
             }
-            let ttl = no.negative_ttl.unwrap_or(0);
+            // hickory clears `negative_ttl` for DNSSEC answers: take it from the SOA
+            // (RFC 2308 §5: the smaller of its TTL and its MINIMUM field).
+            let ttl = no
+                .negative_ttl
+                .or_else(|| no.soa.as_ref().map(|soa| soa.ttl.min(soa.data.minimum)))
+                .unwrap_or(0);
             let kind = if no.response_code == ResponseCode::NXDomain {
                 AnswerKind::NxDomain { ttl }
             } else {
@@ -281,10 +317,11 @@ fn classify_error(e: NetError) -> Result<DnsAnswer, LookupError> {
                 Proof::Bogus => return Err(LookupError::Bogus),
                 _ => return Err(LookupError::Indeterminate),
             };
+            let ttl = soa_negative_ttl(&response.authorities);
             let kind = if response.metadata.response_code == ResponseCode::NXDomain {
-                AnswerKind::NxDomain { ttl: 0 }
+                AnswerKind::NxDomain { ttl }
             } else {
-                AnswerKind::NoData { ttl: 0 }
+                AnswerKind::NoData { ttl }
             };
             Ok(DnsAnswer { security, kind })
         }
@@ -478,6 +515,17 @@ async fn dnskeys_from_ds(settings: &ServerSettings, text: &str) -> Result<String
     Ok(out)
 }
 
+/// RFC 2308 §5: a negative answer is cached for the smaller of the SOA's TTL and MINIMUM.
+fn soa_negative_ttl(authorities: &[Record]) -> u32 {
+    authorities
+        .iter()
+        .find_map(|r| match &r.data {
+            RData::SOA(soa) => Some(soa.minimum.min(r.ttl)),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
 fn io_error(e: std::io::Error) -> LookupError {
     LookupError::Other(format!("I/O: {e}"))
 }
@@ -527,16 +575,7 @@ fn classify_ad(
     } else {
         Security::Insecure
     };
-    let negative_ttl = || {
-        response
-            .authorities
-            .iter()
-            .find_map(|r| match &r.data {
-                RData::SOA(soa) => Some(soa.minimum.min(r.ttl)),
-                _ => None,
-            })
-            .unwrap_or(0)
-    };
+    let negative_ttl = || soa_negative_ttl(&response.authorities);
     match response.metadata.response_code {
         ResponseCode::NoError => {
             let answer = answer_kind(name, rtype, &response.answers);
@@ -564,18 +603,17 @@ fn classify_ad(
 
 /// The records of type `rtype` at the end of the CNAME chain from `name`.
 fn answer_kind(name: &Name, rtype: RecordType, answers: &[Record]) -> AnswerKind {
-    let (owner, cnames) = follow_cnames(name, answers);
-    let rdata: Vec<RData> = answers
+    let Relevant {
+        owner,
+        cnames,
+        records,
+    } = relevant_records(name, rtype, answers);
+    let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
+    let rdata: Vec<RData> = records
         .iter()
-        .filter(|r| r.record_type() == rtype && r.name == owner)
+        .filter(|r| r.record_type() == rtype)
         .map(|r| r.data.clone())
         .collect();
-    let ttl = answers
-        .iter()
-        .filter(|r| r.record_type() != RecordType::RRSIG)
-        .map(|r| r.ttl)
-        .min()
-        .unwrap_or(0);
     if rdata.is_empty() {
         AnswerKind::NoData { ttl }
     } else {
@@ -585,5 +623,76 @@ fn answer_kind(name: &Name, rtype: RecordType, answers: &[Record]) -> AnswerKind
             ttl,
             rdata,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::{A, CNAME, TLSA};
+
+    fn rec(name: &str, data: RData, proof: Proof) -> Record {
+        let mut r = Record::from_rdata(Name::from_ascii(name).unwrap(), 300, data);
+        r.proof = proof;
+        r
+    }
+
+    fn tlsa() -> RData {
+        RData::TLSA(TLSA::new(3.into(), 1.into(), 1.into(), vec![0; 32]))
+    }
+
+    #[test]
+    fn unrelated_insecure_records_do_not_downgrade_a_secure_answer() {
+        let q = Name::from_ascii("_25._tcp.mx.example.").unwrap();
+        let answers = [
+            rec("_25._tcp.mx.example.", tlsa(), Proof::Secure),
+            // Injected or merely unrelated: an RRset of an unsigned zone.
+            rec(
+                "junk.unsigned.example.",
+                RData::A(A::new(192, 0, 2, 1)),
+                Proof::Insecure,
+            ),
+        ];
+        let a = classify_records(&q, RecordType::TLSA, &answers).unwrap();
+        assert_eq!(a.security, Security::Secure);
+        assert!(matches!(a.kind, AnswerKind::Records { ref rdata, .. } if rdata.len() == 1));
+    }
+
+    #[test]
+    fn an_insecure_link_of_the_cname_chain_makes_the_answer_insecure() {
+        let q = Name::from_ascii("_25._tcp.alias.example.").unwrap();
+        let target = Name::from_ascii("_25._tcp.mx.unsigned.example.").unwrap();
+        let answers = [
+            rec(
+                "_25._tcp.alias.example.",
+                RData::CNAME(CNAME(target.clone())),
+                Proof::Secure,
+            ),
+            rec("_25._tcp.mx.unsigned.example.", tlsa(), Proof::Insecure),
+        ];
+        let a = classify_records(&q, RecordType::TLSA, &answers).unwrap();
+        assert_eq!(a.security, Security::Insecure);
+        let answers = [
+            rec(
+                "_25._tcp.alias.example.",
+                RData::CNAME(CNAME(target)),
+                Proof::Secure,
+            ),
+            rec("_25._tcp.mx.unsigned.example.", tlsa(), Proof::Bogus),
+        ];
+        assert_eq!(
+            classify_records(&q, RecordType::TLSA, &answers),
+            Err(LookupError::Bogus)
+        );
+    }
+
+    #[test]
+    fn a_positive_response_without_the_records_proves_nothing() {
+        let q = Name::from_ascii("_25._tcp.mx.example.").unwrap();
+        let answers = [rec("other.example.", tlsa(), Proof::Secure)];
+        assert_eq!(
+            classify_records(&q, RecordType::TLSA, &answers),
+            Err(LookupError::Indeterminate)
+        );
     }
 }
