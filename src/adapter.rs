@@ -25,7 +25,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, OtherError, PeerMisbehaved, SignatureScheme,
+};
 
 use crate::error::Error;
 use crate::names::ReferenceName;
@@ -254,6 +256,34 @@ impl DaneVerifier {
             .clone()
     }
 
+    /// The leaf's SubjectPublicKeyInfo (the entity itself for a raw public key).
+    fn leaf_spki<'a>(
+        &self,
+        cert: &'a CertificateDer<'_>,
+    ) -> Result<SubjectPublicKeyInfoDer<'a>, rustls::Error> {
+        if self.raw_public_keys {
+            return Ok(SubjectPublicKeyInfoDer::from(cert.as_ref()));
+        }
+        crate::cert::CertView::parse(cert)
+            .map(|v| SubjectPublicKeyInfoDer::from(v.spki))
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))
+    }
+
+    /// The provider's verification algorithms for a TLS signature scheme.
+    fn algorithms_for(
+        &self,
+        scheme: SignatureScheme,
+    ) -> Result<&'static [&'static dyn pki_types::SignatureVerificationAlgorithm], rustls::Error>
+    {
+        self.provider
+            .signature_verification_algorithms
+            .mapping
+            .iter()
+            .find(|(s, _)| *s == scheme)
+            .map(|(_, algs)| *algs)
+            .ok_or_else(|| PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme.into())
+    }
+
     fn decide(
         &self,
         chain: &[CertificateDer<'_>],
@@ -332,6 +362,10 @@ fn policy_for(policy: Policy, provider: &CryptoProvider) -> Policy {
     policy.with_signature_algorithms(provider.signature_verification_algorithms.all)
 }
 
+fn bad_key(_: webpki::Error) -> rustls::Error {
+    rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
+}
+
 fn other(e: Error) -> rustls::Error {
     rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(e))))
 }
@@ -373,18 +407,32 @@ impl ServerCertVerifier for DaneVerifier {
         result.map(|_| ServerCertVerified::assertion())
     }
 
+    // Handshake signatures are checked against the leaf's SubjectPublicKeyInfo, found by the
+    // same DER walk the matcher uses: the key is what DANE authenticated, and a leaf that
+    // DANE-EE accepts (a v1 certificate, an unknown critical extension…) must not then fail
+    // in rustls-webpki's stricter certificate parser.
     fn verify_tls12_signature(
         &self,
         message: &[u8],
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        // Only schemes in the provider's mapping are accepted (as rustls' own check does).
+        let algorithms = self.algorithms_for(dss.scheme)?;
+        let spki = self.leaf_spki(cert)?;
+        let key = webpki::RawPublicKeyEntity::try_from(&spki).map_err(bad_key)?;
+        // TLS 1.2 schemes can map to several algorithms: try each that fits the key (as
+        // rustls does).
+        for alg in algorithms {
+            match key.verify_signature(*alg, message, dss.signature()) {
+                Ok(()) => return Ok(HandshakeSignatureValid::assertion()),
+                Err(webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)) => {}
+                Err(_) => break,
+            }
+        }
+        Err(rustls::Error::InvalidCertificate(
+            CertificateError::BadSignature,
+        ))
     }
 
     fn verify_tls13_signature(
@@ -393,17 +441,9 @@ impl ServerCertVerifier for DaneVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        if self.raw_public_keys {
-            return rustls::crypto::verify_tls13_signature_with_raw_key(
-                message,
-                &SubjectPublicKeyInfoDer::from(cert.as_ref()),
-                dss,
-                &self.provider.signature_verification_algorithms,
-            );
-        }
-        rustls::crypto::verify_tls13_signature(
+        rustls::crypto::verify_tls13_signature_with_raw_key(
             message,
-            cert,
+            &self.leaf_spki(cert)?,
             dss,
             &self.provider.signature_verification_algorithms,
         )

@@ -396,3 +396,97 @@ async fn raw_public_key_rfc7250_tls13() {
         .with_raw_public_keys();
     assert!(connect(x509, &v, HOST).await.is_err());
 }
+
+/// An X.509 v1 certificate made by `openssl x509 -req` (no extensions), as older MTAs
+/// still present: DANE-EE binds only its key (RFC 7671 §5.1), so the handshake must succeed
+/// although rustls-webpki refuses to parse v1 end-entity certificates.
+#[tokio::test]
+async fn dane_ee_accepts_an_x509_v1_leaf_tls12_and_tls13() {
+    let dir = std::env::temp_dir().join(format!("dane-v1-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let openssl = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+    };
+    match openssl(&["version"]) {
+        Ok(o) if o.status.success() => {}
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true and no openssl binary")
+        }
+        _ => {
+            eprintln!("*** openssl not found: SKIPPING the X.509 v1 test ***");
+            return;
+        }
+    }
+    let ok = |o: std::io::Result<std::process::Output>| {
+        let o = o.unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    ok(openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-subj",
+        "/CN=mx.example.net",
+        "-out",
+        "req.csr",
+    ]));
+    ok(openssl(&[
+        "x509", "-req", "-in", "req.csr", "-signkey", "key.pem", "-days", "30", "-out", "cert.pem",
+    ]));
+    use dane::pki_types::pem::PemObject;
+    let cert = CertificateDer::from_pem_file(dir.join("cert.pem")).unwrap();
+    let key = dane::pki_types::PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        cert.as_ref()[4],
+        0x30,
+        "a v1 certificate has no [0] version field"
+    );
+    assert!(
+        webpki::EndEntityCert::try_from(&cert).is_err(),
+        "rustls-webpki refuses v1 leaves"
+    );
+
+    let p = provider();
+    let signing_key = p.key_provider.load_private_key(key).unwrap();
+    let certified = Arc::new(rustls::sign::CertifiedKey::new(
+        vec![cert.clone()],
+        signing_key,
+    ));
+    for version in [&TLS12, &TLS13] {
+        let config = ServerConfig::builder_with_provider(p.clone())
+            .with_protocol_versions(&[version])
+            .unwrap()
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(Always(certified.clone())));
+        let addr = serve(Arc::new(config)).await;
+        let v = DaneVerifier::new(TlsaSet::new([rec(&cert, 3, 1, 1)]), smtp(HOST), p.clone());
+        let outcome = connect(addr, &v, HOST)
+            .await
+            .unwrap_or_else(|e| panic!("{version:?}: {e}"));
+        assert!(matches!(outcome, Outcome::Dane(_)), "{version:?}");
+    }
+}
+
+/// Serves one certified key without rustls' own checks of the certificate (which, like
+/// rustls-webpki, would refuse a v1 certificate).
+#[derive(Debug)]
+struct Always(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Always {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
