@@ -1682,7 +1682,10 @@ mod dns {
     /// The resolver of `setup` (for a DS anchor, after fetching the keys it designates).
     async fn resolver(setup: &Setup) -> std::result::Result<TlsaResolver<Source>, Failed> {
         let source = match &setup.trust {
-            Trust::Ad => Source::TrustedAd(TrustedAdSource::new(setup.settings.clone())),
+            Trust::Ad => match TrustedAdSource::new(setup.settings.clone()) {
+                Ok(source) => Source::TrustedAd(source),
+                Err(e) => return Err(Failed::Anchor(format!("--trust-ad: {e}"))),
+            },
             Trust::Anchor { anchor, file } => {
                 match ValidatingSource::connect(&setup.settings, anchor).await {
                     Ok(source) => Source::Validating(source),

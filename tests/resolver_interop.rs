@@ -95,7 +95,7 @@ impl Lab {
         let ds = ValidatingSource::connect(&nsd, &TrustAnchor::DsText(self.ds.clone()))
             .await
             .unwrap();
-        let ad = TrustedAdSource::new(settings(self.resolver, true));
+        let ad = TrustedAdSource::new(settings(self.resolver, true)).unwrap();
         vec![
             (
                 "local+dnskey",

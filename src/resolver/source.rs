@@ -347,8 +347,23 @@ pub struct TrustedAdSource {
 }
 
 impl TrustedAdSource {
-    /// A source asking `settings.servers` in order.
-    pub fn new(settings: ServerSettings) -> Self {
+    /// A source asking `settings.servers` in order. Refuses a server that is not on a
+    /// loopback address: over any other path the unsigned AD bit could be forged (use
+    /// [`dangerous_on_trusted_path`](Self::dangerous_on_trusted_path) when the path is
+    /// otherwise protected).
+    pub fn new(settings: ServerSettings) -> Result<Self, LookupError> {
+        if let Some(server) = settings.servers.iter().find(|s| !s.ip().is_loopback()) {
+            return Err(LookupError::Config(format!(
+                "{server} is not a loopback address: the AD bit is only trustworthy on a trusted path"
+            )));
+        }
+        Ok(Self { settings })
+    }
+
+    /// Trusts the AD bit of servers at any address. The caller vouches that the path to
+    /// them cannot be tampered with (IPsec, a private link, a DNS-over-TLS proxy on
+    /// loopback…); otherwise anyone on the path can switch DANE off or forge records.
+    pub fn dangerous_on_trusted_path(settings: ServerSettings) -> Self {
         Self { settings }
     }
 
@@ -473,7 +488,8 @@ async fn dnskeys_from_ds(settings: &ServerSettings, text: &str) -> Result<String
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let fetcher = TrustedAdSource::new(settings.clone());
+    // Only raw (unvalidated) DNSKEY answers are fetched here; their AD bit is not used.
+    let fetcher = TrustedAdSource::dangerous_on_trusted_path(settings.clone());
     let mut out = String::new();
     for (owner, ds) in parse_ds(text)? {
         let response = fetcher.raw_query(&owner, RecordType::DNSKEY).await?;
