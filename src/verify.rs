@@ -390,10 +390,11 @@ fn validate_path(
         None,
         None,
     )?;
+    // rustls-webpki returns a reference into `anchors`; anything else is refused.
     let anchor = anchors
         .iter()
         .position(|a| std::ptr::eq(a, path.anchor()))
-        .unwrap_or(0);
+        .ok_or(webpki::Error::UnknownIssuer)?;
     let top_depth = path
         .intermediate_certificates()
         .next_back()

@@ -372,6 +372,7 @@ impl TrustedAdSource {
         server: SocketAddr,
         request: &[u8],
         id: u16,
+        question: &Query,
     ) -> Result<Message, LookupError> {
         let timeout = self.settings.timeout;
         let udp = async {
@@ -388,12 +389,7 @@ impl TrustedAdSource {
                 let n = socket.recv(&mut buf).await.map_err(io_error)?;
                 let Some(bytes) = buf.get(..n) else { continue };
                 match Message::from_vec(bytes) {
-                    Ok(m)
-                        if m.metadata.id == id
-                            && m.metadata.message_type == MessageType::Response =>
-                    {
-                        return Ok(m);
-                    }
+                    Ok(m) if answers(&m, id, question) => return Ok(m),
                     // Not our answer (or garbage): keep waiting until the timeout.
                     _ => continue,
                 }
@@ -422,8 +418,10 @@ impl TrustedAdSource {
             stream.read_exact(&mut buf).await.map_err(io_error)?;
             let m = Message::from_vec(&buf)
                 .map_err(|e| LookupError::Other(format!("bad response: {e}")))?;
-            if m.metadata.id != id {
-                return Err(LookupError::Other("response ID mismatch".into()));
+            if !answers(&m, id, question) {
+                return Err(LookupError::Other(
+                    "response does not match the query".into(),
+                ));
             }
             Ok(m)
         };
@@ -542,6 +540,17 @@ fn soa_negative_ttl(authorities: &[Record]) -> u32 {
         .unwrap_or(0)
 }
 
+/// Whether `m` is the response to our query: same ID, a response, the same question.
+fn answers(m: &Message, id: u16, question: &Query) -> bool {
+    m.metadata.id == id
+        && m.metadata.message_type == MessageType::Response
+        && m.queries.len() == 1
+        && m.queries.first().is_some_and(|q| {
+            // Name comparison ignores ASCII case (a resolver may echo 0x20-mixed case).
+            q.name() == question.name() && q.query_type() == question.query_type()
+        })
+}
+
 fn io_error(e: std::io::Error) -> LookupError {
     LookupError::Other(format!("I/O: {e}"))
 }
@@ -557,14 +566,15 @@ impl TrustedAdSource {
                 let id = msg.metadata.id;
                 msg.metadata.recursion_desired = self.settings.recursion_desired;
                 msg.metadata.authentic_data = true;
-                msg.add_query(Query::query(name.clone(), rtype));
+                let question = Query::query(name.clone(), rtype);
+                msg.add_query(question.clone());
                 let mut edns = Edns::new();
                 edns.set_dnssec_ok(true).set_max_payload(1232);
                 msg.set_edns(edns);
                 let request = msg
                     .to_vec()
                     .map_err(|e| LookupError::Other(format!("encode: {e}")))?;
-                match self.exchange(server, &request, id).await {
+                match self.exchange(server, &request, id, &question).await {
                     Ok(response) => return Ok(response),
                     Err(e) => last = e,
                 }
