@@ -290,27 +290,19 @@ impl DaneVerifier {
             .ok_or_else(|| PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme.into())
     }
 
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "private helper of verify_server_cert"
+    )]
     fn decide(
         &self,
+        data: &HostData,
         chain: &[CertificateDer<'_>],
         intermediates: &[CertificateDer<'_>],
         server_name: &ServerName<'_>,
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<Outcome, rustls::Error> {
-        let found;
-        let data = match &self.source {
-            Source::Fixed(data) => data,
-            Source::Store(store) => {
-                found = store.get(server_name).ok_or_else(|| {
-                    other(Error::Unsupported(format!(
-                        "no TLSA data registered for {}",
-                        server_name.to_str()
-                    )))
-                })?;
-                &found
-            }
-        };
         let policy_owned;
         let policy = match &data.names {
             Names::Policy(p) => p,
@@ -404,10 +396,23 @@ impl ServerCertVerifier for DaneVerifier {
                 .iter()
                 .map(|c| CertificateDer::from(c.as_ref())),
         );
-        let result = self.decide(&chain, intermediates, server_name, ocsp_response, now);
+        let mut entry: Option<Arc<Entry>> = None;
+        let data = match &self.source {
+            Source::Fixed(data) => data,
+            Source::Store(store) => {
+                let found = store.get(server_name).ok_or_else(|| {
+                    other(Error::Unsupported(format!(
+                        "no TLSA data registered for {}",
+                        server_name.to_str()
+                    )))
+                })?;
+                &entry.insert(found).data
+            }
+        };
+        let result = self.decide(data, &chain, intermediates, server_name, ocsp_response, now);
         let outcome = result.as_ref().ok().cloned();
-        if let Source::Store(store) = &self.source {
-            store.record_outcome(server_name, outcome.clone());
+        if let Some(entry) = &entry {
+            *entry.outcome.lock().unwrap_or_else(PoisonError::into_inner) = outcome.clone();
         }
         *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = outcome;
         result.map(|_| ServerCertVerified::assertion())
@@ -470,16 +475,19 @@ impl ServerCertVerifier for DaneVerifier {
 /// `ClientConfig` shared by all connections ([`DaneVerifier::with_store`]).
 ///
 /// Entries are replaced by inserting again (for example when the records' TTL expires) and
-/// should be removed when no longer needed. The outcome of the last handshake per name is
-/// kept for logging; with concurrent connections to one name it is the latest one's.
+/// should be removed when no longer needed. A handshake takes only a read lock. The outcome
+/// of the last handshake per name is kept for logging; with concurrent connections to one
+/// name it is the latest one's.
 #[derive(Default)]
 pub struct TlsaStore {
-    hosts: RwLock<HashMap<String, Entry>>,
+    hosts: RwLock<HashMap<String, Arc<Entry>>>,
 }
 
+/// One host's data; a handshake keeps its entry, so the outcome lands where the decision
+/// was taken even if the entry is replaced meanwhile, and no write lock is needed.
 struct Entry {
     data: HostData,
-    outcome: Option<Outcome>,
+    outcome: Mutex<Option<Outcome>>,
 }
 
 impl TlsaStore {
@@ -516,10 +524,10 @@ impl TlsaStore {
         };
         self.write().insert(
             key(server_name),
-            Entry {
+            Arc::new(Entry {
                 data,
-                outcome: None,
-            },
+                outcome: Mutex::default(),
+            }),
         );
     }
 
@@ -530,28 +538,23 @@ impl TlsaStore {
 
     /// The outcome of the last handshake with `server_name`.
     pub fn outcome(&self, server_name: &str) -> Option<Outcome> {
-        self.read()
-            .get(&key(server_name))
-            .and_then(|e| e.outcome.clone())
+        let entry = self.read().get(&key(server_name)).cloned()?;
+        entry
+            .outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
-    fn get(&self, server_name: &ServerName<'_>) -> Option<HostData> {
-        self.read()
-            .get(&key(&server_name.to_str()))
-            .map(|e| e.data.clone())
+    fn get(&self, server_name: &ServerName<'_>) -> Option<Arc<Entry>> {
+        self.read().get(&key(&server_name.to_str())).cloned()
     }
 
-    fn record_outcome(&self, server_name: &ServerName<'_>, outcome: Option<Outcome>) {
-        if let Some(e) = self.write().get_mut(&key(&server_name.to_str())) {
-            e.outcome = outcome;
-        }
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Entry>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Entry>>> {
         self.hosts.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Entry>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Entry>>> {
         self.hosts.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
