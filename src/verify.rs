@@ -610,35 +610,35 @@ fn pkix(
 
     // PKIX-EE: the leaf itself.
     let mut matched: Option<(usize, usize)> = ee_match.map(|index| (index, 0));
-    // PKIX-TA: a certificate of the validated path above the leaf, or its root.
+    // PKIX-TA: a certificate of the validated path above the leaf, or its root. The path's
+    // intermediates are presented certificates, so their cached digests are reused.
     if matched.is_none() {
-        let mut above: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
-        for (n, c) in path.intermediate_certificates().enumerate() {
-            let der = c.der();
-            let depth = chain
-                .iter()
-                .position(|p| p.as_ref() == der.as_ref())
-                .unwrap_or(n + 1);
-            above.push((depth, der.to_vec(), c.subject_public_key_info().to_vec()));
-        }
+        let above: Vec<usize> = path
+            .intermediate_certificates()
+            .filter_map(|c| {
+                let der = c.der();
+                chain.iter().position(|p| p.as_ref() == der.as_ref())
+            })
+            .collect();
         let anchor = path.anchor();
         let anchor_spki = webpki::spki_for_anchor(anchor);
         let anchor_cert = roots.certificate_for(anchor);
         let anchor_depth = anchor_cert
             .and_then(|der| chain.iter().position(|p| p.as_ref() == der))
             .unwrap_or(above.len() + 1);
+        let mut anchor_digests =
+            Digests::new(anchor_cert.unwrap_or_default(), anchor_spki.as_ref());
         'records: for &(index, r) in &ta_records {
-            for (depth, der, spki) in &above {
-                if Digests::new(der, spki).matches(r) {
-                    matched = Some((index, *depth));
+            for &depth in &above {
+                if rest_digests
+                    .get_mut(depth.wrapping_sub(1))
+                    .is_some_and(|d| d.matches(r))
+                {
+                    matched = Some((index, depth));
                     break 'records;
                 }
             }
-            let root_match = match r.selector() {
-                Selector::Cert => anchor_cert.is_some_and(|der| Digests::new(der, &[]).matches(r)),
-                _ => Digests::new(&[], anchor_spki.as_ref()).matches(r),
-            };
-            if root_match {
+            if anchor_digests.matches(r) {
                 matched = Some((index, anchor_depth));
                 break;
             }
