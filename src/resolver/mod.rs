@@ -20,10 +20,12 @@
 //! are cached for a bounded time, concurrent identical lookups are coalesced, the size is
 //! bounded) and the SMTP and SRV helpers.
 
+mod answer;
 mod cache;
 mod memo;
 mod smtp;
 mod source;
+mod validating;
 
 use std::fmt;
 use std::sync::Arc;
@@ -35,14 +37,13 @@ use crate::names::ReferenceName;
 use crate::record::Tlsa;
 use crate::rrset::TlsaSet;
 
+pub use answer::{AnswerKind, DnsAnswer, Security};
 /// The hickory-proto version whose types (`Name`, `RecordType`, `RData`) appear in this
 /// module's API.
 pub use hickory_proto;
 pub use smtp::{DaneStatus, SmtpPlan, SrvPlan, Target};
-pub use source::{
-    AnswerKind, DnsAnswer, DnsSource, Security, ServerSettings, TrustAnchor, TrustedAdSource,
-    ValidatingSource,
-};
+pub use source::{DnsSource, ServerSettings, TrustAnchor, TrustedAdSource};
+pub use validating::ValidatingSource;
 
 /// Why a lookup gave no usable answer. None of these means "no DANE": the host is unusable
 /// for authenticated delivery (RFC 7672 §2.2: try the next MX, or defer).

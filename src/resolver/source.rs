@@ -1,67 +1,20 @@
-//! Where DNS answers come from, with their DNSSEC status: the [`DnsSource`] trait and its
-//! two implementations, [`ValidatingSource`] (hickory's validator, local trust anchors) and
-//! [`TrustedAdSource`] (the AD bit of a validating resolver on a trusted path).
+//! Where DNS answers come from, with their DNSSEC status: the [`DnsSource`] trait, the
+//! settings and trust anchors of both sources, and [`TrustedAdSource`] (the AD bit of a
+//! validating resolver on a trusted path). [`ValidatingSource`](super::ValidatingSource) is in
+//! `validating.rs`; the judging of validated answers in `answer.rs`.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::dnssec::rdata::{DNSSECRData, DS};
-use hickory_proto::dnssec::{Algorithm, DigestType, Proof, TrustAnchors, Verifier};
+use hickory_proto::dnssec::{Algorithm, DigestType, Verifier};
 use hickory_proto::op::{Edns, Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError, NetError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::LookupError;
-
-/// Whether an answer was proven by DNSSEC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Security {
-    /// Validated from a trust anchor down (RFC 4035 "secure").
-    Secure,
-    /// Provably not signed (an insecure delegation, or only unsupported algorithms,
-    /// RFC 4035 §5.2): DANE does not apply.
-    Insecure,
-}
-
-/// One DNS answer, after any CNAME chain, with its DNSSEC status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsAnswer {
-    /// Secure only if every record of the answer (the CNAME chain included) is secure.
-    pub security: Security,
-    /// What the answer holds.
-    pub kind: AnswerKind,
-}
-
-/// The content of a [`DnsAnswer`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AnswerKind {
-    /// Records of the queried type.
-    Records {
-        /// The name the records are at (the end of the CNAME chain).
-        owner: Name,
-        /// The names of the CNAME chain, in order, from the query name (excluded).
-        cnames: Vec<Name>,
-        /// The smallest TTL of the answer.
-        ttl: u32,
-        /// The RDATA of the queried type.
-        rdata: Vec<RData>,
-    },
-    /// The name exists without records of this type (NODATA), possibly after a CNAME chain.
-    NoData {
-        /// Negative TTL (the SOA minimum), if known.
-        ttl: u32,
-    },
-    /// The name does not exist (NXDOMAIN).
-    NxDomain {
-        /// Negative TTL (the SOA minimum), if known.
-        ttl: u32,
-    },
-}
+use super::answer::{AnswerKind, DnsAnswer, Relevant, Security, relevant_records};
 
 /// A source of DNS answers with DNSSEC status, the one thing the resolver module needs from
 /// DNS. Implement it to plug in another validating resolver; an implementation must never
@@ -78,7 +31,7 @@ pub trait DnsSource: Send + Sync + 'static {
 /// Transport settings shared by both sources.
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
-    /// The name servers, as IP:port. For [`ValidatingSource`] an authoritative or recursive
+    /// The name servers, as IP:port. For [`ValidatingSource`](super::ValidatingSource) an authoritative or recursive
     /// server; for [`TrustedAdSource`] a validating recursive resolver on a trusted path.
     pub servers: Vec<SocketAddr>,
     /// Time to wait for one answer.
@@ -111,226 +64,10 @@ pub enum TrustAnchor {
     /// test zone's key, with its owner name as the trust point.
     DnskeyText(String),
     /// DS records in zone-file form (`dane.test. IN DS 4074 13 2 e159…`). Only
-    /// [`ValidatingSource::connect`] accepts them: the DNSKEY RRset they designate is fetched
+    /// [`ValidatingSource::connect`](super::ValidatingSource::connect) accepts them: the DNSKEY RRset they designate is fetched
     /// from the configured servers, and the keys that match a DS and sign that RRset (with
     /// a signature valid now) become the anchors.
     DsText(String),
-}
-
-/// Local DNSSEC validation with hickory-resolver's validator against [`TrustAnchor`]s,
-/// querying the configured servers over UDP with TCP fallback.
-#[derive(Clone)]
-pub struct ValidatingSource {
-    resolver: Arc<hickory_resolver::Resolver<TokioRuntimeProvider>>,
-}
-
-impl std::fmt::Debug for ValidatingSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ValidatingSource").finish_non_exhaustive()
-    }
-}
-
-impl ValidatingSource {
-    /// Like [`new`](Self::new), and also accepts [`TrustAnchor::DsText`], which needs a
-    /// (non-validated) DNSKEY query to the configured servers.
-    pub async fn connect(
-        settings: &ServerSettings,
-        anchor: &TrustAnchor,
-    ) -> Result<Self, LookupError> {
-        match anchor {
-            TrustAnchor::DsText(text) => {
-                let dnskeys = dnskeys_from_ds(settings, text).await?;
-                Self::new(settings, &TrustAnchor::DnskeyText(dnskeys))
-            }
-            other => Self::new(settings, other),
-        }
-    }
-
-    /// A validating source. Note for hickory users: the anchors are passed with
-    /// `ResolverBuilder::with_trust_anchor`; `ResolverOpts::trust_anchor` would be ignored.
-    pub fn new(settings: &ServerSettings, anchor: &TrustAnchor) -> Result<Self, LookupError> {
-        let anchors = match anchor {
-            TrustAnchor::IanaRoot => TrustAnchors::default(),
-            TrustAnchor::DnskeyText(text) => text
-                .parse::<TrustAnchors>()
-                .map_err(|e| LookupError::Config(format!("trust anchor: {e}")))?,
-            TrustAnchor::DsText(_) => {
-                return Err(LookupError::Config(
-                    "a DS trust anchor needs ValidatingSource::connect".into(),
-                ));
-            }
-        };
-        let servers = settings
-            .servers
-            .iter()
-            .map(|addr| {
-                // UDP first, TCP on truncation (and for large answers).
-                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
-                for c in &mut ns.connections {
-                    c.port = addr.port();
-                }
-                ns
-            })
-            .collect();
-        let mut opts = ResolverOpts::default();
-        opts.validate = true;
-        opts.timeout = settings.timeout;
-        opts.attempts = settings.attempts;
-        opts.recursion_desired = settings.recursion_desired;
-        opts.preserve_intermediates = true;
-        opts.ndots = 0;
-        let mut builder = hickory_resolver::Resolver::builder_with_config(
-            ResolverConfig::from_name_servers(servers),
-            TokioRuntimeProvider::new(),
-        )
-        .with_trust_anchor(Arc::new(anchors));
-        *builder.options_mut() = opts;
-        let resolver = builder
-            .build()
-            .map_err(|e| LookupError::Config(format!("resolver: {e}")))?;
-        Ok(Self {
-            resolver: Arc::new(resolver),
-        })
-    }
-}
-
-impl DnsSource for ValidatingSource {
-    async fn query(&self, name: &Name, rtype: RecordType) -> Result<DnsAnswer, LookupError> {
-        match self.resolver.lookup(name.clone(), rtype).await {
-            Ok(lookup) => classify_records(name, rtype, lookup.answers()),
-            Err(e) => classify_error(e),
-        }
-    }
-}
-
-/// Secure only if every non-RRSIG record is secure; any bogus or indeterminate record fails.
-fn proof_security<'a>(records: impl Iterator<Item = &'a Record>) -> Result<Security, LookupError> {
-    let mut security = Security::Secure;
-    for r in records.filter(|r| r.record_type() != RecordType::RRSIG) {
-        match r.proof {
-            Proof::Secure => {}
-            Proof::Insecure => security = Security::Insecure,
-            Proof::Bogus => return Err(LookupError::Bogus),
-            _ => return Err(LookupError::Indeterminate),
-        }
-    }
-    Ok(security)
-}
-
-fn classify_records(
-    name: &Name,
-    rtype: RecordType,
-    answers: &[Record],
-) -> Result<DnsAnswer, LookupError> {
-    // Only the records that answer the question count: the CNAME chain from `name` and the
-    // `rtype` records at its end. An unrelated (possibly injected, provably insecure)
-    // RRset in the answer section must not turn a secure answer into "insecure".
-    let relevant = relevant_records(name, rtype, answers);
-    let security = proof_security(relevant.records.iter().copied())?;
-    match answer_kind(name, rtype, answers) {
-        // A positive response without the asked-for records, and no denial to validate:
-        // nothing proves absence.
-        AnswerKind::NoData { .. } => Err(LookupError::Indeterminate),
-        kind => Ok(DnsAnswer { security, kind }),
-    }
-}
-
-/// The records that answer a question: the CNAMEs of the chain and the `rtype` RRset at
-/// its end.
-struct Relevant<'a> {
-    owner: Name,
-    cnames: Vec<Name>,
-    records: Vec<&'a Record>,
-}
-
-fn relevant_records<'a>(name: &Name, rtype: RecordType, answers: &'a [Record]) -> Relevant<'a> {
-    let (owner, cnames) = follow_cnames(name, answers);
-    let chain: Vec<&Name> = std::iter::once(name).chain(cnames.iter()).collect();
-    let records = answers
-        .iter()
-        .filter(|r| match r.record_type() {
-            RecordType::CNAME => chain.contains(&&r.name) && r.name != owner,
-            t => t == rtype && r.name == owner,
-        })
-        .collect();
-    Relevant {
-        owner,
-        cnames,
-        records,
-    }
-}
-
-/// The end of the CNAME chain starting at `name`, and the chain's names.
-fn follow_cnames(name: &Name, answers: &[Record]) -> (Name, Vec<Name>) {
-    let mut owner = name.clone();
-    let mut chain = Vec::new();
-    // Bounded: a loop of CNAMEs cannot run forever.
-    for _ in 0..answers.len() {
-        let next = answers.iter().find_map(|r| match &r.data {
-            RData::CNAME(target) if r.name == owner => Some(target.0.clone()),
-            _ => None,
-        });
-        match next {
-            Some(target) if !chain.contains(&target) => {
-                chain.push(target.clone());
-                owner = target;
-            }
-            _ => break,
-        }
-    }
-    (owner, chain)
-}
-
-fn classify_error(e: NetError) -> Result<DnsAnswer, LookupError> {
-    match e {
-        NetError::Dns(DnsError::NoRecordsFound(no)) => {
-            let records: Vec<&Record> = no.authorities.iter().flat_map(|a| a.iter()).collect();
-            let soa_proof = no.soa.as_ref().map(|s| s.proof);
-            let mut security = proof_security(records.iter().copied())?;
-            match soa_proof {
-                Some(Proof::Secure) => {}
-                Some(Proof::Insecure) => security = Security::Insecure,
-                Some(Proof::Bogus) => return Err(LookupError::Bogus),
-                // No SOA, or one never validated: cannot tell secure from insecure.
-                _ if records.is_empty() => return Err(LookupError::Indeterminate),
-                _ => {}
-            }
-            // hickory clears `negative_ttl` for DNSSEC answers: take it from the SOA
-            // (RFC 2308 §5: the smaller of its TTL and its MINIMUM field).
-            let ttl = no
-                .negative_ttl
-                .or_else(|| no.soa.as_ref().map(|soa| soa.ttl.min(soa.data.minimum)))
-                .unwrap_or(0);
-            let kind = if no.response_code == ResponseCode::NXDomain {
-                AnswerKind::NxDomain { ttl }
-            } else {
-                AnswerKind::NoData { ttl }
-            };
-            Ok(DnsAnswer { security, kind })
-        }
-        NetError::Dns(DnsError::Nsec {
-            proof, response, ..
-        }) => {
-            let security = match proof {
-                Proof::Secure => Security::Secure,
-                Proof::Insecure => Security::Insecure,
-                Proof::Bogus => return Err(LookupError::Bogus),
-                _ => return Err(LookupError::Indeterminate),
-            };
-            let ttl = soa_negative_ttl(&response.authorities);
-            let kind = if response.metadata.response_code == ResponseCode::NXDomain {
-                AnswerKind::NxDomain { ttl }
-            } else {
-                AnswerKind::NoData { ttl }
-            };
-            Ok(DnsAnswer { security, kind })
-        }
-        NetError::Dns(DnsError::DnssecBogus) => Err(LookupError::Bogus),
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => Err(LookupError::ServFail),
-        NetError::Dns(DnsError::ResponseCode(code)) => Err(LookupError::Rcode(code.to_string())),
-        NetError::Timeout => Err(LookupError::Timeout),
-        other => Err(LookupError::Other(other.to_string())),
-    }
 }
 
 /// "Trust the AD bit": a validating recursive resolver (local Unbound, as Postfix uses it)
@@ -481,7 +218,10 @@ fn parse_ds(text: &str) -> Result<Vec<(Name, DS)>, LookupError> {
 
 /// The DNSKEYs (zone-file text) designated by DS records: fetched with DO=1, kept only if a
 /// DS covers the key and the key signs the DNSKEY RRset with a signature valid now.
-async fn dnskeys_from_ds(settings: &ServerSettings, text: &str) -> Result<String, LookupError> {
+pub(crate) async fn dnskeys_from_ds(
+    settings: &ServerSettings,
+    text: &str,
+) -> Result<String, LookupError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -632,14 +372,16 @@ fn answer_kind(name: &Name, rtype: RecordType, answers: &[Record]) -> AnswerKind
     let Relevant {
         owner,
         cnames,
-        records,
+        links,
+        rrset,
     } = relevant_records(name, rtype, answers);
-    let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
-    let rdata: Vec<RData> = records
+    let ttl = links
         .iter()
-        .filter(|r| r.record_type() == rtype)
-        .map(|r| r.data.clone())
-        .collect();
+        .chain(rrset.iter())
+        .map(|r| r.ttl)
+        .min()
+        .unwrap_or(0);
+    let rdata: Vec<RData> = rrset.iter().map(|r| r.data.clone()).collect();
     if rdata.is_empty() {
         AnswerKind::NoData { ttl }
     } else {
@@ -649,76 +391,5 @@ fn answer_kind(name: &Name, rtype: RecordType, answers: &[Record]) -> AnswerKind
             ttl,
             rdata,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use hickory_proto::rr::rdata::{A, CNAME, TLSA};
-
-    fn rec(name: &str, data: RData, proof: Proof) -> Record {
-        let mut r = Record::from_rdata(Name::from_ascii(name).unwrap(), 300, data);
-        r.proof = proof;
-        r
-    }
-
-    fn tlsa() -> RData {
-        RData::TLSA(TLSA::new(3.into(), 1.into(), 1.into(), vec![0; 32]))
-    }
-
-    #[test]
-    fn unrelated_insecure_records_do_not_downgrade_a_secure_answer() {
-        let q = Name::from_ascii("_25._tcp.mx.example.").unwrap();
-        let answers = [
-            rec("_25._tcp.mx.example.", tlsa(), Proof::Secure),
-            // Injected or merely unrelated: an RRset of an unsigned zone.
-            rec(
-                "junk.unsigned.example.",
-                RData::A(A::new(192, 0, 2, 1)),
-                Proof::Insecure,
-            ),
-        ];
-        let a = classify_records(&q, RecordType::TLSA, &answers).unwrap();
-        assert_eq!(a.security, Security::Secure);
-        assert!(matches!(a.kind, AnswerKind::Records { ref rdata, .. } if rdata.len() == 1));
-    }
-
-    #[test]
-    fn an_insecure_link_of_the_cname_chain_makes_the_answer_insecure() {
-        let q = Name::from_ascii("_25._tcp.alias.example.").unwrap();
-        let target = Name::from_ascii("_25._tcp.mx.unsigned.example.").unwrap();
-        let answers = [
-            rec(
-                "_25._tcp.alias.example.",
-                RData::CNAME(CNAME(target.clone())),
-                Proof::Secure,
-            ),
-            rec("_25._tcp.mx.unsigned.example.", tlsa(), Proof::Insecure),
-        ];
-        let a = classify_records(&q, RecordType::TLSA, &answers).unwrap();
-        assert_eq!(a.security, Security::Insecure);
-        let answers = [
-            rec(
-                "_25._tcp.alias.example.",
-                RData::CNAME(CNAME(target)),
-                Proof::Secure,
-            ),
-            rec("_25._tcp.mx.unsigned.example.", tlsa(), Proof::Bogus),
-        ];
-        assert_eq!(
-            classify_records(&q, RecordType::TLSA, &answers),
-            Err(LookupError::Bogus)
-        );
-    }
-
-    #[test]
-    fn a_positive_response_without_the_records_proves_nothing() {
-        let q = Name::from_ascii("_25._tcp.mx.example.").unwrap();
-        let answers = [rec("other.example.", tlsa(), Proof::Secure)];
-        assert_eq!(
-            classify_records(&q, RecordType::TLSA, &answers),
-            Err(LookupError::Indeterminate)
-        );
     }
 }

@@ -1,0 +1,607 @@
+//! The one place that judges a validated DNS response: which of its records answer the
+//! question, and what they prove. Pure (no I/O), so it can be tested and fuzzed on any
+//! message.
+//!
+//! hickory's validator gives every RRset of a response its own `Proof`, but it does not relate
+//! the authority section of a negative answer to the question: it returns a response early
+//! when every authority record is provably insecure, whatever zone those records belong to.
+//! An on-path attacker can therefore forge an NXDOMAIN or NODATA carrying the unsigned SOA of
+//! *some* insecure zone for a name in a signed zone. The rules applied here (RFC 4035 §5.2,
+//! §5.4; RFC 7672 §2.1.1-2.2):
+//! - only the CNAME chain from the question and the asked-for RRset at its end count for a
+//!   positive answer; other records in the response prove nothing;
+//! - a denial is judged for the last name asked: its SOA must be owned by an ancestor-or-self
+//!   of that name and every NSEC/NSEC3 record must lie in the SOA's zone;
+//! - a denial is secure only with a secure SOA and at least one secure NSEC/NSEC3 record
+//!   (which the validator has checked against the question), and insecure only with an SOA
+//!   that the validator proved insecure (an insecure delegation at or above the SOA's owner,
+//!   hence above the name);
+//! - anything else is an error (`Indeterminate` or `Bogus`), never "insecure" and never a
+//!   negative answer.
+
+use hickory_proto::dnssec::Proof;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::LookupError;
+
+/// Whether an answer was proven by DNSSEC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Security {
+    /// Validated from a trust anchor down (RFC 4035 "secure").
+    Secure,
+    /// Provably not signed (an insecure delegation at or above the name, or only unsupported
+    /// algorithms, RFC 4035 §5.2): DANE does not apply.
+    Insecure,
+}
+
+impl Security {
+    /// The weaker of two: insecure if either is.
+    pub(crate) fn and(self, other: Self) -> Self {
+        if self == Self::Secure && other == Self::Secure {
+            Self::Secure
+        } else {
+            Self::Insecure
+        }
+    }
+}
+
+/// One DNS answer, after any CNAME chain, with its DNSSEC status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsAnswer {
+    /// Secure only if every record of the answer (the CNAME chain included) is secure.
+    pub security: Security,
+    /// What the answer holds.
+    pub kind: AnswerKind,
+}
+
+/// The content of a [`DnsAnswer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerKind {
+    /// Records of the queried type.
+    Records {
+        /// The name the records are at (the end of the CNAME chain).
+        owner: Name,
+        /// The names of the CNAME chain, in order, from the query name (excluded).
+        cnames: Vec<Name>,
+        /// The smallest TTL of the answer.
+        ttl: u32,
+        /// The RDATA of the queried type.
+        rdata: Vec<RData>,
+    },
+    /// The name exists without records of this type (NODATA), possibly after a CNAME chain.
+    NoData {
+        /// Negative TTL (the SOA minimum), if known.
+        ttl: u32,
+    },
+    /// The name does not exist (NXDOMAIN).
+    NxDomain {
+        /// Negative TTL (the SOA minimum), if known.
+        ttl: u32,
+    },
+}
+
+impl AnswerKind {
+    /// The TTL of the answer (positive or negative).
+    pub fn ttl(&self) -> u32 {
+        match self {
+            Self::Records { ttl, .. } | Self::NoData { ttl } | Self::NxDomain { ttl } => *ttl,
+        }
+    }
+}
+
+/// What one validated response says about a question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Judgement {
+    /// The answer (positive, or a denial for the question's own name).
+    Answer(DnsAnswer),
+    /// The response holds a CNAME chain from the question's name, proven with `security`,
+    /// but not the final records or their denial: ask again at `target`.
+    Follow {
+        /// The names of the chain after the question's name; the last one is the target.
+        cnames: Vec<Name>,
+        /// The security of the chain's links.
+        security: Security,
+        /// The smallest TTL of the links.
+        ttl: u32,
+    },
+}
+
+/// Judges one response to `(qname, qtype)` whose records carry the validator's proofs.
+/// `nsec_proof` is the validator's verdict on the denial when it reported one (hickory's
+/// `DnsError::Nsec`); `None` when it returned the response as valid.
+pub(crate) fn judge(
+    qname: &Name,
+    qtype: RecordType,
+    rcode: ResponseCode,
+    answers: &[Record],
+    authorities: &[Record],
+    nsec_proof: Option<Proof>,
+) -> Result<Judgement, LookupError> {
+    match rcode {
+        ResponseCode::NoError | ResponseCode::NXDomain => {}
+        ResponseCode::ServFail => return Err(LookupError::ServFail),
+        code => return Err(LookupError::Rcode(code.to_string())),
+    }
+    let relevant = relevant_records(qname, qtype, answers);
+    // Every link of the chain, and the final RRset, must carry a proof.
+    let chain_security = proof_security(relevant.links.iter().copied())?;
+    let chain_ttl = relevant.links.iter().map(|r| r.ttl).min();
+    if !relevant.rrset.is_empty() {
+        let security = chain_security.and(proof_security(relevant.rrset.iter().copied())?);
+        let ttl = relevant
+            .links
+            .iter()
+            .chain(relevant.rrset.iter())
+            .map(|r| r.ttl)
+            .min()
+            .unwrap_or(0);
+        return Ok(Judgement::Answer(DnsAnswer {
+            security,
+            kind: AnswerKind::Records {
+                owner: relevant.owner,
+                cnames: relevant.cnames,
+                ttl,
+                rdata: relevant.rrset.iter().map(|r| r.data.clone()).collect(),
+            },
+        }));
+    }
+    if !relevant.cnames.is_empty() {
+        // A proven chain without its end: the denial (if any) in this response is about
+        // the target, which is judged on its own with a question of its own.
+        return Ok(Judgement::Follow {
+            cnames: relevant.cnames,
+            security: chain_security,
+            ttl: chain_ttl.unwrap_or(0),
+        });
+    }
+    judge_denial(qname, rcode, authorities, nsec_proof).map(Judgement::Answer)
+}
+
+/// A denial (NODATA or NXDOMAIN) for `last`, the last name asked.
+pub(crate) fn judge_denial(
+    last: &Name,
+    rcode: ResponseCode,
+    authorities: &[Record],
+    nsec_proof: Option<Proof>,
+) -> Result<DnsAnswer, LookupError> {
+    match nsec_proof {
+        Some(Proof::Bogus) => return Err(LookupError::Bogus),
+        Some(Proof::Secure | Proof::Insecure) | None => {}
+        Some(_) => return Err(LookupError::Indeterminate),
+    }
+    let mut soa: Option<&Record> = None;
+    for r in authorities
+        .iter()
+        .filter(|r| matches!(r.data, RData::SOA(_)))
+    {
+        match soa {
+            // Two SOA records of different zones, or with different proofs: which zone is
+            // this denial from? Nothing can tell.
+            Some(s) if s.name != r.name || s.proof != r.proof => {
+                return Err(LookupError::Indeterminate);
+            }
+            _ => soa = Some(r),
+        }
+    }
+    // No SOA: the response does not say which zone denies the name.
+    let Some(soa) = soa else {
+        return Err(LookupError::Indeterminate);
+    };
+    // The zone that denies the name must be the name's own zone or an ancestor's: an SOA of
+    // any other zone proves nothing about this name (RFC 4035 §5.4).
+    if !soa.name.zone_of(last) {
+        return Err(LookupError::Indeterminate);
+    }
+    let denials: Vec<&Record> = authorities
+        .iter()
+        .filter(|r| matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3))
+        .collect();
+    if denials.iter().any(|r| !soa.name.zone_of(&r.name)) {
+        return Err(LookupError::Indeterminate);
+    }
+    if denials
+        .iter()
+        .chain(std::iter::once(&soa))
+        .any(|r| r.proof == Proof::Bogus)
+    {
+        return Err(LookupError::Bogus);
+    }
+    let security = match soa.proof {
+        // A secure denial needs its NSEC/NSEC3 proof, all secure, and checked by the
+        // validator against the question (it reports a failed check as `nsec_proof`).
+        Proof::Secure
+            if !denials.is_empty()
+                && denials.iter().all(|r| r.proof == Proof::Secure)
+                && nsec_proof.is_none_or(|p| p == Proof::Secure) =>
+        {
+            Security::Secure
+        }
+        // Insecure: the validator found an insecure delegation at or above the SOA's owner,
+        // which is at or above the name. Denial records of an insecure zone prove nothing
+        // either way, but a secure one here would contradict the SOA.
+        Proof::Insecure
+            if denials.iter().all(|r| r.proof == Proof::Insecure)
+                && nsec_proof.is_none_or(|p| p == Proof::Insecure) =>
+        {
+            Security::Insecure
+        }
+        _ => return Err(LookupError::Indeterminate),
+    };
+    let ttl = match &soa.data {
+        // RFC 2308 §5: the smaller of the SOA's TTL and its MINIMUM field.
+        RData::SOA(data) => soa.ttl.min(data.minimum),
+        _ => 0,
+    };
+    let kind = if rcode == ResponseCode::NXDomain {
+        AnswerKind::NxDomain { ttl }
+    } else {
+        AnswerKind::NoData { ttl }
+    };
+    Ok(DnsAnswer { security, kind })
+}
+
+/// Secure only if every record is secure; any bogus or indeterminate record fails.
+pub(crate) fn proof_security<'a>(
+    records: impl Iterator<Item = &'a Record>,
+) -> Result<Security, LookupError> {
+    let mut security = Security::Secure;
+    for r in records {
+        match r.proof {
+            Proof::Secure => {}
+            Proof::Insecure => security = Security::Insecure,
+            Proof::Bogus => return Err(LookupError::Bogus),
+            _ => return Err(LookupError::Indeterminate),
+        }
+    }
+    Ok(security)
+}
+
+/// The records that answer a question: the CNAMEs of the chain and the `rtype` RRset at
+/// its end.
+pub(crate) struct Relevant<'a> {
+    /// The end of the chain.
+    pub(crate) owner: Name,
+    /// The chain's names after the question's.
+    pub(crate) cnames: Vec<Name>,
+    /// The CNAME records of the chain.
+    pub(crate) links: Vec<&'a Record>,
+    /// The `rtype` records at `owner`.
+    pub(crate) rrset: Vec<&'a Record>,
+}
+
+pub(crate) fn relevant_records<'a>(
+    name: &Name,
+    rtype: RecordType,
+    answers: &'a [Record],
+) -> Relevant<'a> {
+    let mut owner = name.clone();
+    let mut cnames: Vec<Name> = Vec::new();
+    let mut links = Vec::new();
+    // Bounded: a loop of CNAMEs cannot run forever.
+    if rtype != RecordType::CNAME {
+        for _ in 0..answers.len() {
+            let next = answers.iter().find_map(|r| match &r.data {
+                RData::CNAME(target) if r.name == owner => Some((r, target.0.clone())),
+                _ => None,
+            });
+            match next {
+                Some((link, target)) if target != *name && !cnames.contains(&target) => {
+                    // Every CNAME record at this owner is part of the chain (several would
+                    // be malformed; each must then carry a proof).
+                    links.extend(
+                        answers.iter().filter(|r| {
+                            r.record_type() == RecordType::CNAME && r.name == link.name
+                        }),
+                    );
+                    cnames.push(target.clone());
+                    owner = target;
+                }
+                _ => break,
+            }
+        }
+    }
+    let rrset = answers
+        .iter()
+        .filter(|r| r.record_type() == rtype && r.name == owner)
+        .collect();
+    Relevant {
+        owner,
+        cnames,
+        links,
+        rrset,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
+    use hickory_proto::rr::rdata::{A, CNAME, SOA, TLSA};
+
+    fn n(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn rec(name: &str, data: RData, proof: Proof) -> Record {
+        let mut r = Record::from_rdata(n(name), 300, data);
+        r.proof = proof;
+        r
+    }
+
+    fn tlsa() -> RData {
+        RData::TLSA(TLSA::new(3.into(), 1.into(), 1.into(), vec![0; 32]))
+    }
+
+    fn soa(zone: &str, proof: Proof) -> Record {
+        let data = SOA::new(n("ns.dane.test."), n("h.dane.test."), 1, 2, 3, 4, 60);
+        rec(zone, RData::SOA(data), proof)
+    }
+
+    fn nsec(owner: &str, next: &str, proof: Proof) -> Record {
+        let data = NSEC::new(n(next), [RecordType::A, RecordType::NSEC]);
+        rec(owner, RData::DNSSEC(DNSSECRData::NSEC(data)), proof)
+    }
+
+    fn answer(j: Result<Judgement, LookupError>) -> Result<DnsAnswer, LookupError> {
+        match j? {
+            Judgement::Answer(a) => Ok(a),
+            other => panic!("expected an answer, got {other:?}"),
+        }
+    }
+
+    const Q: &str = "_25._tcp.mx.secure.dane.test.";
+
+    fn deny(rcode: ResponseCode, auth: &[Record]) -> Result<DnsAnswer, LookupError> {
+        answer(judge(&n(Q), RecordType::TLSA, rcode, &[], auth, None))
+    }
+
+    #[test]
+    fn unrelated_insecure_records_do_not_downgrade_a_secure_answer() {
+        let answers = [
+            rec(Q, tlsa(), Proof::Secure),
+            // Injected or merely unrelated: an RRset of an unsigned zone.
+            rec(
+                "junk.insecure.dane.test.",
+                RData::A(A::new(192, 0, 2, 1)),
+                Proof::Insecure,
+            ),
+        ];
+        let a = answer(judge(
+            &n(Q),
+            RecordType::TLSA,
+            ResponseCode::NoError,
+            &answers,
+            &[soa("insecure.dane.test.", Proof::Insecure)],
+            None,
+        ))
+        .unwrap();
+        assert_eq!(a.security, Security::Secure);
+        assert!(matches!(a.kind, AnswerKind::Records { ref rdata, .. } if rdata.len() == 1));
+    }
+
+    #[test]
+    fn an_insecure_link_of_the_cname_chain_makes_the_answer_insecure() {
+        let q = n("_25._tcp.alias.example.");
+        let target = n("_25._tcp.mx.unsigned.example.");
+        let link = |p| {
+            rec(
+                "_25._tcp.alias.example.",
+                RData::CNAME(CNAME(target.clone())),
+                p,
+            )
+        };
+        let answers = [
+            link(Proof::Secure),
+            rec("_25._tcp.mx.unsigned.example.", tlsa(), Proof::Insecure),
+        ];
+        let a = answer(judge(
+            &q,
+            RecordType::TLSA,
+            ResponseCode::NoError,
+            &answers,
+            &[],
+            None,
+        ));
+        assert_eq!(a.unwrap().security, Security::Insecure);
+        let answers = [
+            link(Proof::Secure),
+            rec("_25._tcp.mx.unsigned.example.", tlsa(), Proof::Bogus),
+        ];
+        assert_eq!(
+            answer(judge(
+                &q,
+                RecordType::TLSA,
+                ResponseCode::NoError,
+                &answers,
+                &[],
+                None
+            )),
+            Err(LookupError::Bogus)
+        );
+        // A chain without its end is followed with a question of its own.
+        let answers = [link(Proof::Secure)];
+        let j = judge(
+            &q,
+            RecordType::TLSA,
+            ResponseCode::NoError,
+            &answers,
+            &[],
+            None,
+        );
+        assert_eq!(
+            j,
+            Ok(Judgement::Follow {
+                cnames: vec![target.clone()],
+                security: Security::Secure,
+                ttl: 300
+            })
+        );
+        let answers = [link(Proof::Indeterminate)];
+        let j = judge(
+            &q,
+            RecordType::TLSA,
+            ResponseCode::NoError,
+            &answers,
+            &[],
+            None,
+        );
+        assert_eq!(j, Err(LookupError::Indeterminate));
+    }
+
+    #[test]
+    fn a_positive_response_without_the_records_proves_nothing() {
+        let answers = [rec("other.dane.test.", tlsa(), Proof::Secure)];
+        let j = judge(
+            &n(Q),
+            RecordType::TLSA,
+            ResponseCode::NoError,
+            &answers,
+            &[],
+            None,
+        );
+        assert_eq!(j, Err(LookupError::Indeterminate));
+    }
+
+    /// RFC 4035 §5.4, RFC 7672 §2.1.1: the SOA of an unrelated insecure zone proves nothing
+    /// about a name in a signed zone (the forged-denial downgrade).
+    #[test]
+    fn rfc4035_5_4_denial_with_an_unrelated_insecure_soa_is_never_insecure() {
+        for rcode in [ResponseCode::NXDomain, ResponseCode::NoError] {
+            for zone in [
+                "insecure.dane.test.",
+                "x.insecure.dane.test.",
+                "other.secure.dane.test.",
+                "_26._tcp.mx.secure.dane.test.",
+            ] {
+                let r = deny(rcode, &[soa(zone, Proof::Insecure)]);
+                assert_eq!(r, Err(LookupError::Indeterminate), "{zone} {rcode}");
+            }
+        }
+    }
+
+    #[test]
+    fn rfc4035_5_2_insecure_denial_needs_an_insecure_soa_at_or_above_the_name() {
+        let q = "_25._tcp.mx.insecure.dane.test.";
+        for zone in ["insecure.dane.test.", q] {
+            let a = answer(judge(
+                &n(q),
+                RecordType::TLSA,
+                ResponseCode::NXDomain,
+                &[],
+                &[soa(zone, Proof::Insecure)],
+                None,
+            ))
+            .unwrap();
+            assert_eq!(a.security, Security::Insecure);
+            assert_eq!(a.kind, AnswerKind::NxDomain { ttl: 60 });
+        }
+    }
+
+    #[test]
+    fn rfc4035_5_4_secure_denial_needs_secure_nsec_of_the_soa_zone() {
+        let z = "secure.dane.test.";
+        let good = [
+            soa(z, Proof::Secure),
+            nsec(
+                "mx.secure.dane.test.",
+                "notlsa.secure.dane.test.",
+                Proof::Secure,
+            ),
+        ];
+        let a = deny(ResponseCode::NoError, &good).unwrap();
+        assert_eq!(a.security, Security::Secure);
+        assert_eq!(a.kind, AnswerKind::NoData { ttl: 60 });
+        // A secure SOA alone proves nothing.
+        assert_eq!(
+            deny(ResponseCode::NoError, &[soa(z, Proof::Secure)]),
+            Err(LookupError::Indeterminate)
+        );
+        // NSEC of another zone.
+        let other = [
+            soa(z, Proof::Secure),
+            nsec("a.rsa.dane.test.", "z.rsa.dane.test.", Proof::Secure),
+        ];
+        assert_eq!(
+            deny(ResponseCode::NXDomain, &other),
+            Err(LookupError::Indeterminate)
+        );
+        // A stripped or unvalidated NSEC.
+        let unsigned = [
+            soa(z, Proof::Secure),
+            nsec(
+                "mx.secure.dane.test.",
+                "n.secure.dane.test.",
+                Proof::Indeterminate,
+            ),
+        ];
+        assert_eq!(
+            deny(ResponseCode::NXDomain, &unsigned),
+            Err(LookupError::Indeterminate)
+        );
+        // The validator found that the NSEC does not prove the denial.
+        let j = judge(
+            &n(Q),
+            RecordType::TLSA,
+            ResponseCode::NXDomain,
+            &[],
+            &good,
+            Some(Proof::Bogus),
+        );
+        assert_eq!(answer(j), Err(LookupError::Bogus));
+        // Mixed: secure SOA with an insecure NSEC, or insecure SOA with a secure NSEC.
+        let mixed = [
+            soa(z, Proof::Insecure),
+            nsec("mx.secure.dane.test.", "n.secure.dane.test.", Proof::Secure),
+        ];
+        assert_eq!(
+            deny(ResponseCode::NXDomain, &mixed),
+            Err(LookupError::Indeterminate)
+        );
+    }
+
+    #[test]
+    fn two_zones_soa_or_no_soa_is_indeterminate_and_bogus_soa_is_bogus() {
+        let two = [
+            soa("secure.dane.test.", Proof::Insecure),
+            soa("dane.test.", Proof::Insecure),
+        ];
+        assert_eq!(
+            deny(ResponseCode::NXDomain, &two),
+            Err(LookupError::Indeterminate)
+        );
+        assert_eq!(
+            deny(ResponseCode::NXDomain, &[]),
+            Err(LookupError::Indeterminate)
+        );
+        assert_eq!(
+            deny(
+                ResponseCode::NXDomain,
+                &[soa("secure.dane.test.", Proof::Bogus)]
+            ),
+            Err(LookupError::Bogus)
+        );
+    }
+
+    #[test]
+    fn error_rcodes_are_errors() {
+        let j = judge(
+            &n(Q),
+            RecordType::TLSA,
+            ResponseCode::ServFail,
+            &[],
+            &[],
+            None,
+        );
+        assert_eq!(j, Err(LookupError::ServFail));
+        let j = judge(
+            &n(Q),
+            RecordType::TLSA,
+            ResponseCode::Refused,
+            &[],
+            &[],
+            None,
+        );
+        assert!(matches!(j, Err(LookupError::Rcode(_))));
+    }
+}

@@ -1,0 +1,221 @@
+//! [`ValidatingSource`]: local DNSSEC validation with hickory's validator.
+//!
+//! The stack is built from hickory's public parts instead of `hickory_resolver::Resolver`:
+//! name-server pool (UDP, TCP on truncation) → retries → `DnssecDnsHandle` (the validator,
+//! unchanged). Without the resolver's response cache and CNAME follower above the validator:
+//! - every answer this source returns was validated for this question, in one response whose
+//!   records all carry the validator's proofs (no cached answer stripped of the CNAME that led
+//!   to it, no hosts file, no special-use names answered locally);
+//! - a CNAME chain is followed one link at a time, each target with a question of its own,
+//!   so a denial is always judged for the name it denies ([`answer::judge`]).
+//!
+//! The caching that matters is above this source ([`TlsaResolver`](super::TlsaResolver)'s
+//! answer cache). Pinned to the hickory 0.26 line: `NameServerPool::from_config`,
+//! `PoolContext::new`, `RetryDnsHandle::new` and `DnssecDnsHandle::with_trust_anchor`.
+
+use std::sync::Arc;
+
+use hickory_proto::dnssec::TrustAnchors;
+use hickory_proto::op::{DnsRequestOptions, Query};
+use hickory_proto::rr::{Name, RecordType};
+use hickory_resolver::config::{NameServerConfig, ResolverOpts};
+use hickory_resolver::net::dnssec::DnssecDnsHandle;
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::xfer::{DnsHandle, FirstAnswer, RetryDnsHandle};
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
+
+use super::LookupError;
+use super::answer::{self, AnswerKind, DnsAnswer, Judgement, Security};
+use super::source::{DnsSource, ServerSettings, TrustAnchor, dnskeys_from_ds};
+
+/// How many CNAME links a lookup follows (each a question of its own).
+const MAX_CHAIN: usize = 8;
+
+type Handle = DnssecDnsHandle<RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>>;
+
+/// Local DNSSEC validation with hickory's validator against [`TrustAnchor`]s, querying the
+/// configured servers over UDP with TCP fallback.
+///
+/// What it guarantees: an answer is [`Security::Secure`] only if the validator proved every
+/// record that answers the question from the anchors down; [`Security::Insecure`] only if
+/// the validator proved an insecure delegation at or above the name (for a denial: at or
+/// above the zone whose SOA denies the name, which must be the name's own zone or an
+/// ancestor's). Everything else is a [`LookupError`]. The upstream server is not trusted.
+#[derive(Clone)]
+pub struct ValidatingSource {
+    handle: Arc<Handle>,
+    options: DnsRequestOptions,
+}
+
+impl std::fmt::Debug for ValidatingSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidatingSource").finish_non_exhaustive()
+    }
+}
+
+impl ValidatingSource {
+    /// Like [`new`](Self::new), and also accepts [`TrustAnchor::DsText`], which needs a
+    /// (non-validated) DNSKEY query to the configured servers.
+    pub async fn connect(
+        settings: &ServerSettings,
+        anchor: &TrustAnchor,
+    ) -> Result<Self, LookupError> {
+        match anchor {
+            TrustAnchor::DsText(text) => {
+                let dnskeys = dnskeys_from_ds(settings, text).await?;
+                Self::new(settings, &TrustAnchor::DnskeyText(dnskeys))
+            }
+            other => Self::new(settings, other),
+        }
+    }
+
+    /// A validating source (call it inside a tokio runtime).
+    pub fn new(settings: &ServerSettings, anchor: &TrustAnchor) -> Result<Self, LookupError> {
+        let anchors = match anchor {
+            TrustAnchor::IanaRoot => TrustAnchors::default(),
+            TrustAnchor::DnskeyText(text) => text
+                .parse::<TrustAnchors>()
+                .map_err(|e| LookupError::Config(format!("trust anchor: {e}")))?,
+            TrustAnchor::DsText(_) => {
+                return Err(LookupError::Config(
+                    "a DS trust anchor needs ValidatingSource::connect".into(),
+                ));
+            }
+        };
+        let servers: Vec<NameServerConfig> = settings
+            .servers
+            .iter()
+            .map(|addr| {
+                // UDP first, TCP on truncation (and for large answers).
+                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+                for c in &mut ns.connections {
+                    c.port = addr.port();
+                }
+                ns
+            })
+            .collect();
+        if servers.is_empty() {
+            return Err(LookupError::Config("no name server configured".into()));
+        }
+        let mut opts = ResolverOpts::default();
+        opts.validate = true;
+        opts.timeout = settings.timeout;
+        opts.attempts = settings.attempts;
+        opts.recursion_desired = settings.recursion_desired;
+        let tls = TlsConfig::new().map_err(|e| LookupError::Config(format!("resolver: {e}")))?;
+        let cx = Arc::new(PoolContext::new(opts, tls));
+        let pool = NameServerPool::from_config(servers, cx, TokioRuntimeProvider::default());
+        let handle = DnssecDnsHandle::with_trust_anchor(
+            RetryDnsHandle::new(pool, settings.attempts.max(1)),
+            Arc::new(anchors),
+        );
+        let mut options = DnsRequestOptions::default();
+        options.recursion_desired = settings.recursion_desired;
+        options.use_edns = true;
+        options.edns_set_dnssec_ok = true;
+        Ok(Self {
+            handle: Arc::new(handle),
+            options,
+        })
+    }
+
+    /// One question, judged on its own.
+    async fn ask(&self, name: &Name, rtype: RecordType) -> Result<Judgement, LookupError> {
+        let query = Query::query(name.clone(), rtype);
+        match self.handle.lookup(query, self.options).first_answer().await {
+            Ok(response) => answer::judge(
+                name,
+                rtype,
+                response.response_code,
+                &response.answers,
+                &response.authorities,
+                None,
+            ),
+            Err(NetError::Dns(DnsError::Nsec {
+                proof, response, ..
+            })) => answer::judge(
+                name,
+                rtype,
+                response.response_code,
+                &response.answers,
+                &response.authorities,
+                Some(proof),
+            ),
+            Err(e) => Err(net_error(e)),
+        }
+    }
+}
+
+impl DnsSource for ValidatingSource {
+    async fn query(&self, name: &Name, rtype: RecordType) -> Result<DnsAnswer, LookupError> {
+        let mut asked = name.clone();
+        let mut chain: Vec<Name> = Vec::new();
+        let mut security = Security::Secure;
+        let mut chain_ttl = u32::MAX;
+        for _ in 0..MAX_CHAIN {
+            match self.ask(&asked, rtype).await? {
+                Judgement::Answer(mut answer) => {
+                    if !chain.is_empty() {
+                        answer.security = security.and(answer.security);
+                        answer.kind = match answer.kind {
+                            AnswerKind::Records {
+                                owner,
+                                cnames,
+                                ttl,
+                                rdata,
+                            } => AnswerKind::Records {
+                                owner,
+                                cnames: chain.into_iter().chain(cnames).collect(),
+                                ttl: ttl.min(chain_ttl),
+                                rdata,
+                            },
+                            AnswerKind::NoData { ttl } => AnswerKind::NoData {
+                                ttl: ttl.min(chain_ttl),
+                            },
+                            AnswerKind::NxDomain { ttl } => AnswerKind::NxDomain {
+                                ttl: ttl.min(chain_ttl),
+                            },
+                        };
+                    }
+                    return Ok(answer);
+                }
+                Judgement::Follow {
+                    cnames,
+                    security: link_security,
+                    ttl,
+                } => {
+                    security = security.and(link_security);
+                    chain_ttl = chain_ttl.min(ttl);
+                    for target in cnames {
+                        // A loop through earlier questions: no answer.
+                        if target == *name || chain.contains(&target) {
+                            return Err(LookupError::Other("CNAME loop".into()));
+                        }
+                        chain.push(target);
+                    }
+                    if let Some(last) = chain.last() {
+                        asked = last.clone();
+                    }
+                }
+            }
+        }
+        Err(LookupError::Other("CNAME chain too long".into()))
+    }
+}
+
+/// Errors of the validating stack. None of them is a negative answer.
+pub(crate) fn net_error(e: NetError) -> LookupError {
+    match e {
+        NetError::Dns(DnsError::DnssecBogus) => LookupError::Bogus,
+        NetError::Dns(DnsError::ResponseCode(hickory_proto::op::ResponseCode::ServFail)) => {
+            LookupError::ServFail
+        }
+        NetError::Dns(DnsError::ResponseCode(code)) => LookupError::Rcode(code.to_string()),
+        // The validating handle turns the pool's negative answers into responses; one that
+        // still arrives here was never validated.
+        NetError::Dns(DnsError::NoRecordsFound(_)) => LookupError::Indeterminate,
+        NetError::Timeout => LookupError::Timeout,
+        other => LookupError::Other(other.to_string()),
+    }
+}
