@@ -14,6 +14,7 @@
 //! `PoolContext::new`, `RetryDnsHandle::new` and `DnssecDnsHandle::with_trust_anchor`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use hickory_proto::dnssec::TrustAnchors;
 use hickory_proto::op::{DnsRequestOptions, Query};
@@ -32,6 +33,9 @@ use super::source::{DnsSource, ServerSettings, TrustAnchor, dnskeys_from_ds};
 /// How many CNAME links a lookup follows (each a question of its own).
 const MAX_CHAIN: usize = 8;
 
+/// How many full exchange timeouts one validated question may take.
+const MAX_SEQUENTIAL_EXCHANGES: u32 = 8;
+
 type Handle = DnssecDnsHandle<RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>>;
 
 /// Local DNSSEC validation with hickory's validator against [`TrustAnchor`]s, querying the
@@ -46,6 +50,8 @@ type Handle = DnssecDnsHandle<RetryDnsHandle<NameServerPool<TokioRuntimeProvider
 pub struct ValidatingSource {
     handle: Arc<Handle>,
     options: DnsRequestOptions,
+    /// Bound on one question, validation included.
+    deadline: Duration,
 }
 
 impl std::fmt::Debug for ValidatingSource {
@@ -106,24 +112,42 @@ impl ValidatingSource {
         let tls = TlsConfig::new().map_err(|e| LookupError::Config(format!("resolver: {e}")))?;
         let cx = Arc::new(PoolContext::new(opts, tls));
         let pool = NameServerPool::from_config(servers, cx, TokioRuntimeProvider::default());
+        // Failed validations (bogus, and the transport failures inside a chain walk that
+        // hickory reports as bogus) are not remembered by the validator: one lost or forged
+        // packet must not keep a zone bogus after the attack. `TlsaResolver` remembers
+        // failures for `CacheLimits::error_ttl`.
         let handle = DnssecDnsHandle::with_trust_anchor(
             RetryDnsHandle::new(pool, settings.attempts.max(1)),
             Arc::new(anchors),
-        );
+        )
+        .negative_validation_ttl(Duration::ZERO..=Duration::ZERO);
         let mut options = DnsRequestOptions::default();
         options.recursion_desired = settings.recursion_desired;
         options.use_edns = true;
         options.edns_set_dnssec_ok = true;
+        // A validated answer needs a few sequential exchanges (the answer, DNSKEY and DS
+        // RRsets up to a cached key, NS queries to find a zone cut); a question that takes
+        // longer than that many full timeouts is abandoned. hickory 0.26.3 can loop without end
+        // on some forged denials (seen with a replayed child-side NXDOMAIN for a DS query).
+        let per_exchange = settings
+            .timeout
+            .saturating_mul(u32::try_from(settings.attempts.max(1)).unwrap_or(u32::MAX));
+        let deadline = per_exchange.saturating_mul(MAX_SEQUENTIAL_EXCHANGES);
         Ok(Self {
             handle: Arc::new(handle),
             options,
+            deadline,
         })
     }
 
     /// One question, judged on its own.
     async fn ask(&self, name: &Name, rtype: RecordType) -> Result<Judgement, LookupError> {
         let query = Query::query(name.clone(), rtype);
-        match self.handle.lookup(query, self.options).first_answer().await {
+        let lookup = self.handle.lookup(query, self.options).first_answer();
+        let result = tokio::time::timeout(self.deadline, lookup)
+            .await
+            .map_err(|_| LookupError::Timeout)?;
+        match result {
             Ok(response) => answer::judge(
                 name,
                 rtype,

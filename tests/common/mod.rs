@@ -2,6 +2,8 @@ pub mod cli;
 #[cfg(feature = "resolver")]
 pub mod dns;
 pub mod example;
+#[cfg(feature = "resolver")]
+pub mod forge;
 pub mod pki;
 #[cfg(feature = "rustls")]
 pub mod smtp;
