@@ -3,7 +3,7 @@
 //! [`CertView::parse`] walks the outer structure of an X.509 certificate once and records
 //! where the issuer, subject, SubjectPublicKeyInfo and extensions are. It does not decode
 //! names, dates or keys: the DANE-EE path needs nothing but the SPKI bytes. Names are
-//! decoded from the recorded ranges only when a rule needs them ([`CertView::dns_names`]),
+//! decoded from the recorded ranges only when a rule needs them ([`CertView::presented_names`]),
 //! validity periods only to explain a failure.
 
 use crate::der::{self, DerError, Reader};
@@ -16,6 +16,15 @@ const OID_NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
 const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
 /// GeneralName `dNSName [2] IMPLICIT IA5String`.
 const GENERAL_NAME_DNS: u8 = 0x82;
+
+/// The host names a certificate presents, and where they come from.
+#[derive(Debug)]
+pub(crate) enum PresentedNames<'a> {
+    /// The dNSName subjectAltNames (there is at least one).
+    Sans(Vec<&'a [u8]>),
+    /// The subject CNs: the certificate has no dNSName subjectAltName.
+    CommonNames(Vec<&'a [u8]>),
+}
 
 /// Borrowed ranges of one certificate.
 #[derive(Clone, Copy, Debug)]
@@ -72,13 +81,15 @@ impl<'a> CertView<'a> {
     }
 
     /// The names a reference identifier is compared with (RFC 6125 §6.4.4, RFC 7672 §3.2.3):
-    /// the dNSName subjectAltNames, or, only when there is none, the subject CNs.
-    pub(crate) fn dns_names(&self) -> Result<Vec<&'a [u8]>, DerError> {
+    /// the dNSName subjectAltNames, or, only when there is none, the subject CNs. As in
+    /// OpenSSL 3.0, a subjectAltName extension without a dNSName (only an iPAddress, or
+    /// empty) counts as no dNSName: the CNs are returned.
+    pub(crate) fn presented_names(&self) -> Result<PresentedNames<'a>, DerError> {
         let sans = self.dns_sans()?;
         if !sans.is_empty() {
-            return Ok(sans);
+            return Ok(PresentedNames::Sans(sans));
         }
-        self.common_names()
+        Ok(PresentedNames::CommonNames(self.common_names()?))
     }
 
     /// The extnValue contents of the extension `oid` (DER contents of the OID), if present.

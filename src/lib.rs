@@ -77,8 +77,9 @@
 //!   the record (2 0 0, 2 1 0), PKIX-TA(0) and PKIX-EE(1) against caller-supplied roots.
 //! - Both selectors and the three matching types; RFC 7671 §9 digest algorithm agility with a
 //!   configurable digest order; unusable records (RFC 7671 §4) reported, not guessed at.
-//! - RFC 6125 / RFC 7672 name checks: dNSName SANs, CN only without them, whole-label
-//!   wildcards; several reference identifiers (TLSA base domain, next-hop domain).
+//! - RFC 6125 / RFC 7672 name checks: dNSName SANs, CN only without them (DANE usages
+//!   only, and within the path's name constraints), whole-label wildcards; several
+//!   reference identifiers (TLSA base domain, next-hop domain).
 //! - SMTP (RFC 7672) and Generic (RFC 7671) profiles; OpenSSL's "check names for DANE-EE
 //!   too" as an option.
 //! - Presentation format (numbers, RFC 7218 mnemonics, RFC 3597 `\#`), wire RDATA, and the

@@ -2,7 +2,9 @@
 //! RFC 7672 §3.2.2–3.2.3).
 //!
 //! The rules, the same as OpenSSL's `X509_check_host` with the flags Postfix uses for DANE:
-//! - the dNSName subjectAltNames are used; the subject CN only when there is no dNSName;
+//! - the dNSName subjectAltNames are used; the subject CN only when there is no dNSName
+//!   (and never under the PKIX usages, RFC 9525); a CN used as a name must satisfy the
+//!   dNSName name constraints of the path (RFC 5280 §4.2.1.10, as OpenSSL);
 //! - comparison is ASCII case-insensitive on A-labels, a trailing dot is ignored;
 //! - a wildcard is accepted only as the whole leftmost label (`*.example.com`), matches
 //!   exactly one label, and needs at least two labels after it (`*.com` never matches);
@@ -11,6 +13,8 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+
+use crate::der::{self, DerError, Reader};
 
 /// A DNS name a peer certificate is checked against: the TLSA base domain, the SMTP next-hop
 /// domain, or another name the application accepts.
@@ -137,6 +141,112 @@ pub(crate) fn first_match<'n>(
         .find(|r| presented.iter().any(|p| r.matches_presented(p)))
 }
 
+/// `[0]` permittedSubtrees and `[1]` excludedSubtrees of NameConstraints (IMPLICIT,
+/// constructed).
+const PERMITTED_SUBTREES: u8 = 0xa0;
+const EXCLUDED_SUBTREES: u8 = 0xa1;
+/// GeneralName `dNSName [2] IMPLICIT IA5String`.
+const GENERAL_NAME_DNS: u8 = 0x82;
+
+/// Whether the DNS name `name` (a subject CN used as a host name) satisfies the dNSName
+/// subtrees of one NameConstraints extension (`constraints`: the contents of its
+/// SEQUENCE), as RFC 5280 §4.2.1.10 and OpenSSL's `nc_dns` decide: it must lie within at
+/// least one permitted dNSName subtree when there are any, and within no excluded one. A
+/// name lies within a subtree when it equals the base or ends with `.` + base (ASCII case
+/// insensitive); an empty base holds every name. Subtrees of other name types do not
+/// apply to a DNS name.
+///
+/// Fails closed: an empty extension, a subtree with a `minimum` or `maximum` (RFC 5280:
+/// minimum is always zero, maximum absent), or any DER error is an error.
+pub(crate) fn dns_name_within_constraints(
+    name: &[u8],
+    constraints: &[u8],
+) -> Result<bool, DerError> {
+    let mut r = Reader::new(constraints);
+    let permitted = r.read_optional(PERMITTED_SUBTREES)?;
+    let excluded = r.read_optional(EXCLUDED_SUBTREES)?;
+    r.finish()?;
+    if permitted.is_none() && excluded.is_none() {
+        return Err("empty nameConstraints extension");
+    }
+    let mut any_permitted = false;
+    let mut in_permitted = false;
+    if let Some(subtrees) = permitted {
+        for_each_dns_base(subtrees.contents, |base| {
+            any_permitted = true;
+            in_permitted |= dns_within(name, base);
+        })?;
+    }
+    let mut in_excluded = false;
+    if let Some(subtrees) = excluded {
+        for_each_dns_base(subtrees.contents, |base| {
+            in_excluded |= dns_within(name, base);
+        })?;
+    }
+    Ok(!in_excluded && (in_permitted || !any_permitted))
+}
+
+/// Calls `f` with the base of each dNSName GeneralSubtree in `subtrees` (the contents of
+/// `GeneralSubtrees`), after checking every subtree's shape.
+fn for_each_dns_base<'a>(subtrees: &'a [u8], mut f: impl FnMut(&'a [u8])) -> Result<(), DerError> {
+    let mut r = Reader::new(subtrees);
+    if r.is_empty() {
+        return Err("empty GeneralSubtrees in nameConstraints");
+    }
+    while !r.is_empty() {
+        let subtree = r.read(der::SEQUENCE)?;
+        let mut fields = Reader::new(subtree.contents);
+        let base = fields.read_any()?;
+        if !fields.is_empty() {
+            return Err("nameConstraints subtree with minimum or maximum");
+        }
+        if base.tag == GENERAL_NAME_DNS {
+            f(base.contents);
+        }
+    }
+    Ok(())
+}
+
+/// RFC 5280 §4.2.1.10 for dNSName: `name` equals `base` or is `base` with labels added on
+/// the left (OpenSSL's `nc_dns`: a base starting with `.` holds only names below it).
+fn dns_within(name: &[u8], base: &[u8]) -> bool {
+    if base.is_empty() {
+        return true;
+    }
+    let Some(split) = name.len().checked_sub(base.len()) else {
+        return false;
+    };
+    let (head, tail) = name.split_at(split);
+    (head.is_empty() || base.starts_with(b".") || head.ends_with(b"."))
+        && tail.eq_ignore_ascii_case(base)
+}
+
+/// Whether a subject CN looks like a DNS host name, as OpenSSL's `cn2dnsid` decides before
+/// it checks a CN against name constraints: letters, digits, `_`, and `-` and `.` neither
+/// first nor last, no `.` next to another `.` or a `-`, and at least two labels.
+pub(crate) fn cn_looks_like_host_name(cn: &[u8]) -> bool {
+    let mut dotted = false;
+    for (i, &c) in cn.iter().enumerate() {
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            continue;
+        }
+        let inner = i > 0 && i + 1 < cn.len();
+        if inner && c == b'-' {
+            continue;
+        }
+        if inner
+            && c == b'.'
+            && cn.get(i + 1).is_some_and(|&n| n != b'.' && n != b'-')
+            && cn.get(i - 1).is_some_and(|&p| p != b'-')
+        {
+            dotted = true;
+            continue;
+        }
+        return false;
+    }
+    dotted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +283,74 @@ mod tests {
         );
         assert!(!m("mx.example.com", "*.*.com"));
         assert!(!m("mx.example.com", "*"));
+    }
+
+    fn nc(permitted: &[&str], excluded: &[&str]) -> Vec<u8> {
+        fn subtrees(tag: u8, names: &[&str]) -> Vec<u8> {
+            let mut body = Vec::new();
+            for n in names {
+                let mut gn = vec![0x82, n.len() as u8];
+                gn.extend_from_slice(n.as_bytes());
+                body.extend([0x30, gn.len() as u8]);
+                body.extend(gn);
+            }
+            let mut out = vec![tag, body.len() as u8];
+            out.extend(body);
+            out
+        }
+        let mut out = Vec::new();
+        if !permitted.is_empty() {
+            out.extend(subtrees(0xa0, permitted));
+        }
+        if !excluded.is_empty() {
+            out.extend(subtrees(0xa1, excluded));
+        }
+        out
+    }
+
+    #[test]
+    fn dns_name_constraints_rfc5280_4_2_1_10() {
+        let within = |name: &str, c: &[u8]| dns_name_within_constraints(name.as_bytes(), c);
+        let permit = nc(&["attacker.example"], &[]);
+        assert_eq!(within("attacker.example", &permit), Ok(true));
+        assert_eq!(within("MX.Attacker.Example", &permit), Ok(true));
+        assert_eq!(within("mx.victim.example", &permit), Ok(false));
+        assert_eq!(within("evilattacker.example", &permit), Ok(false));
+        assert_eq!(within("*.victim.example", &permit), Ok(false));
+        let exclude = nc(&[], &["victim.example"]);
+        assert_eq!(within("mx.victim.example", &exclude), Ok(false));
+        assert_eq!(within("mx.other.example", &exclude), Ok(true));
+        let both = nc(&["example"], &["victim.example"]);
+        assert_eq!(within("mx.victim.example", &both), Ok(false));
+        assert_eq!(within("mx.other.example", &both), Ok(true));
+        let dotted = nc(&[".attacker.example"], &[]);
+        assert_eq!(within("attacker.example", &dotted), Ok(false));
+        assert_eq!(within("mx.attacker.example", &dotted), Ok(true));
+        // Constraints of other name types do not apply to DNS names.
+        let ip_only = [
+            0xa0, 0x0c, 0x30, 0x0a, 0x87, 0x08, 192, 0, 2, 0, 255, 255, 255, 0,
+        ];
+        assert_eq!(within("mx.victim.example", &ip_only), Ok(true));
+        // Fail closed on what cannot be read or is not allowed.
+        assert!(within("a.example", &[]).is_err());
+        assert!(within("a.example", &[0xa0, 0x00]).is_err());
+        assert!(within("a.example", &[0xa0, 0x05, 0x30, 0x03, 0x82, 0x01]).is_err());
+        let with_min = [0xa0, 0x08, 0x30, 0x06, 0x82, 0x01, b'x', 0x80, 0x01, 0x00];
+        assert!(within("a.x", &with_min).is_err());
+    }
+
+    #[test]
+    fn host_like_common_names_openssl_cn2dnsid() {
+        assert!(cn_looks_like_host_name(b"mx.example.net"));
+        assert!(cn_looks_like_host_name(b"_x.example"));
+        assert!(!cn_looks_like_host_name(b"localhost"));
+        assert!(!cn_looks_like_host_name(b"Example Corp"));
+        assert!(!cn_looks_like_host_name(b"*.example.net"));
+        assert!(!cn_looks_like_host_name(b".example.net"));
+        assert!(!cn_looks_like_host_name(b"example.net."));
+        assert!(!cn_looks_like_host_name(b"a..b"));
+        assert!(!cn_looks_like_host_name(b"a-.b"));
+        assert!(!cn_looks_like_host_name(b""));
     }
 
     #[test]

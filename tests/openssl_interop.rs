@@ -772,3 +772,56 @@ fn ca_leaf() {
         ),
     ]);
 }
+
+/// Case 11: A subject CN used as the name (no dNSName SAN) must obey the dNSName name
+/// constraints of the path and anchor (RFC 5280 §4.2.1.10; OpenSSL's
+/// `NAME_CONSTRAINTS_check_CN`). The same leaves with the name inside the permitted subtree
+/// verify.
+#[test]
+fn cn_name_constraints() {
+    let root = Cert::self_signed(&Spec::ca("Test Root CA"));
+    let outside = root.issue(&Spec::ca("Constrained CA").permit(&["attacker.example"]));
+    let inside = root.issue(&Spec::ca("Constrained CA").permit(&["example.net"]));
+    let excluding = root.issue(&Spec::ca("Excluding CA").exclude(&["example.net"]));
+    let cn_only = |ca: &Cert| ca.issue(&Spec::leaf(&[]).cn(HOST));
+    let ip_only = |ca: &Cert| ca.issue(&Spec::leaf(&[]).cn(HOST).ip("192.0.2.1"));
+    let mut cases = Vec::new();
+    for (what, ca, ours) in [
+        ("permitted attacker.example", &outside, None),
+        ("permitted example.net", &inside, Some(())),
+        ("excluded example.net", &excluding, None),
+    ] {
+        for (shape, leaf) in [("CN only", cn_only(ca)), ("IP SAN + CN", ip_only(ca))] {
+            let name = |r: &str| -> &'static str {
+                Box::leak(format!("11 {r}, CA {what}, {shape}").into_boxed_str())
+            };
+            cases.push(Case::new(
+                name("2 1 1 CA"),
+                peer(&leaf, &[ca]),
+                vec![rec(&ca.der, 2, 1, 1)],
+                ours.map(|()| 1),
+            ));
+            cases.push(Case::new(
+                name("2 0 0 root"),
+                peer(&leaf, &[ca]),
+                vec![rec(&root.der, 2, 0, 0)],
+                ours.map(|()| 2),
+            ));
+            cases.push(Case::new(
+                name("2 1 0 root key"),
+                peer(&leaf, &[ca]),
+                vec![rec(&root.der, 2, 1, 0)],
+                ours.map(|()| 1),
+            ));
+        }
+    }
+    // The name in a dNSName SAN: both refuse (rustls-webpki checks SANs).
+    let san = outside.issue(&leaf_spec());
+    cases.push(Case::new(
+        "11 2 1 1 CA, CA permitted attacker.example, SAN",
+        peer(&san, &[&outside]),
+        vec![rec(&outside.der, 2, 1, 1)],
+        None,
+    ));
+    check(cases);
+}

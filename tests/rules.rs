@@ -626,6 +626,148 @@ fn names_common_name_only_without_dns_san_rfc6125_6_4_4() {
     ));
 }
 
+/// The leaf's CN lies outside the name constraints of its path.
+fn is_constraint_violation(r: &Result<dane::Verified, Error>) -> bool {
+    matches!(r, Err(Error::NameConstraintViolation { .. }))
+}
+
+/// An empty subjectAltName extension (`SEQUENCE {}`), OID 2.5.29.17.
+const EMPTY_SAN: (&[u64], &[u8]) = (&[2, 5, 29, 17], &[0x30, 0x00]);
+
+#[test]
+fn cn_fallback_respects_name_constraints_rfc5280_4_2_1_10() {
+    // R -> I (permitted dNSName attacker.example) -> leaf naming mx.victim.example in its CN
+    // only. OpenSSL checks such a CN against the dNSName constraints
+    // (NAME_CONSTRAINTS_check_CN); rustls-webpki checks SANs only, so we must.
+    let victim = "mx.victim.example";
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let int = root.issue(&Spec::ca("Constrained Int").permit(&["attacker.example"]));
+    let leaves = [
+        ("no SAN", int.issue(&Spec::leaf(&[]).cn(victim))),
+        (
+            "iPAddress SAN only",
+            int.issue(&Spec::leaf(&[]).cn(victim).ip("192.0.2.1")),
+        ),
+        (
+            "empty SAN",
+            int.issue(
+                &Spec::leaf(&[])
+                    .cn(victim)
+                    .extension(EMPTY_SAN.0, EMPTY_SAN.1),
+            ),
+        ),
+    ];
+    let p = Policy::smtp(name(victim));
+    let records = [
+        ("2 0 0 R", rec(&root.der, 2, 0, 0)),
+        ("2 1 0 R", rec(&root.der, 2, 1, 0)),
+        ("2 1 1 I", rec(&int.der, 2, 1, 1)),
+    ];
+    for (shape, leaf) in &leaves {
+        let chain = [leaf.der.clone(), int.der.clone()];
+        for (what, r) in &records {
+            let got = verify(&chain, &set([r.clone()]), &p, now());
+            assert!(is_constraint_violation(&got), "{shape}, {what}: {got:?}");
+        }
+        // The anchor sent as well.
+        let chain3 = [leaf.der.clone(), int.der.clone(), root.der.clone()];
+        let got = verify(&chain3, &set([rec(&root.der, 2, 1, 1)]), &p, now());
+        assert!(
+            is_constraint_violation(&got),
+            "{shape}, 2 1 1 R sent: {got:?}"
+        );
+    }
+    // The same name in a SAN: rustls-webpki refuses the chain.
+    let san = int.issue(&Spec::leaf(&[victim]));
+    assert!(
+        verify(
+            &[san.der.clone(), int.der.clone()],
+            &set([rec(&int.der, 2, 1, 1)]),
+            &p,
+            now()
+        )
+        .is_err()
+    );
+
+    // A CN inside the permitted subtree still verifies (DANE-TA, SMTP profile).
+    let inside_name = "mx.attacker.example";
+    let inside = int.issue(&Spec::leaf(&[]).cn(inside_name));
+    let ip_inside = int.issue(&Spec::leaf(&[]).cn(inside_name).ip("192.0.2.1"));
+    let p_inside = Policy::smtp(name(inside_name));
+    for leaf in [&inside, &ip_inside] {
+        for (what, r) in &records {
+            let v = verify(
+                &[leaf.der.clone(), int.der.clone()],
+                &set([r.clone()]),
+                &p_inside,
+                now(),
+            );
+            assert_eq!(
+                v.map(|v| v.name().unwrap().as_str().to_owned())
+                    .ok()
+                    .as_deref(),
+                Some(inside_name),
+                "{what}"
+            );
+        }
+    }
+
+    // Excluded subtrees count too, on the anchor itself (2 1 1 of the constrained CA).
+    let excluding = root.issue(&Spec::ca("Excluding Int").exclude(&["victim.example"]));
+    let s_ex = set([rec(&excluding.der, 2, 1, 1)]);
+    let bad = excluding.issue(&Spec::leaf(&[]).cn(victim));
+    let got = verify(&[bad.der.clone(), excluding.der.clone()], &s_ex, &p, now());
+    assert!(is_constraint_violation(&got), "excluded subtree: {got:?}");
+    let fine = excluding.issue(&Spec::leaf(&[]).cn(HOST));
+    assert!(
+        verify(
+            &[fine.der.clone(), excluding.der.clone()],
+            &s_ex,
+            &smtp(),
+            now()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn pkix_usages_use_no_cn_ids_rfc9525() {
+    // RFC 9525 retires CN-IDs; rustls' own verifier never uses them. Under PKIX-TA/PKIX-EE
+    // only dNSName SANs count, with or without name constraints on the path.
+    let victim = "mx.victim.example";
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let int = root.issue(&Spec::ca("Constrained Int").permit(&["attacker.example"]));
+    let plain = root.issue(&Spec::ca("Plain Int"));
+    let g = |host: &str| Policy::generic(name(host)).with_pkix_roots(roots(&root));
+    for (ca, host) in [
+        (&int, victim),
+        (&int, "mx.attacker.example"),
+        (&plain, victim),
+    ] {
+        for leaf in [
+            ca.issue(&Spec::leaf(&[]).cn(host)),
+            ca.issue(&Spec::leaf(&[]).cn(host).ip("192.0.2.1")),
+        ] {
+            let chain = [leaf.der.clone(), ca.der.clone()];
+            for r in [
+                rec(&root.der, 0, 1, 1),
+                rec(&ca.der, 0, 1, 1),
+                rec(&leaf.der, 1, 1, 1),
+            ] {
+                let got = verify(&chain, &set([r.clone()]), &g(host), now());
+                assert!(
+                    matches!(got, Err(Error::NameMismatch { .. })),
+                    "{host} {r}: {got:?}"
+                );
+            }
+        }
+    }
+    // A dNSName SAN still works.
+    let ok = plain.issue(&Spec::leaf(&[victim]));
+    let chain = [ok.der.clone(), plain.der.clone()];
+    assert!(verify(&chain, &set([rec(&root.der, 0, 1, 1)]), &g(victim), now()).is_ok());
+}
+
 // ---------------------------------------------------------------- input errors
 
 #[test]
@@ -704,6 +846,13 @@ fn failures_map_to_tls_rpt_result_types_rfc8460_4_3() {
             Error::EmptyChain,
             R::ValidationFailure,
             "validation-failure",
+        ),
+        (
+            Error::NameConstraintViolation {
+                name: "mx.victim.example".into(),
+            },
+            R::CertificateNotTrusted,
+            "certificate-not-trusted",
         ),
         (
             Error::NoPkixRoots,
