@@ -68,6 +68,11 @@ pub enum Error {
         /// The CN, lossily decoded.
         name: String,
     },
+    /// [`verify_raw_public_key`](crate::verify_raw_public_key) under a policy with
+    /// [`Policy::with_dane_ee_name_checks`](crate::Policy::with_dane_ee_name_checks): an
+    /// RFC 7250 raw public key carries no names, so the name check can never pass.
+    #[error("DANE-EE name checks were asked for, and a raw public key has no names")]
+    RawPublicKeyNameChecks,
     /// A PKIX-TA or PKIX-EE record could apply, but PKIX validation against the caller's
     /// roots failed (RFC 6698 §2.1.1).
     #[error("PKIX validation failed: {0:?}")]
@@ -106,7 +111,9 @@ impl Error {
             | Self::Pkix(_)
             | Self::NoPkixRoots => TlsRptResult::CertificateNotTrusted,
             Self::Expired { .. } | Self::NotYetValid { .. } => TlsRptResult::CertificateExpired,
-            Self::NameMismatch { .. } => TlsRptResult::CertificateHostMismatch,
+            Self::NameMismatch { .. } | Self::RawPublicKeyNameChecks => {
+                TlsRptResult::CertificateHostMismatch
+            }
             Self::EmptyChain | Self::MalformedCertificate { .. } | Self::Unsupported(_) => {
                 TlsRptResult::ValidationFailure
             }
@@ -125,6 +132,7 @@ impl Error {
             Self::NotYetValid { .. } => "not-yet-valid",
             Self::NameMismatch { .. } => "name-mismatch",
             Self::NameConstraintViolation { .. } => "name-constraint-violation",
+            Self::RawPublicKeyNameChecks => "raw-public-key-name-check",
             Self::Pkix(_) => "pkix-failure",
             Self::NoPkixRoots => "no-pkix-roots",
             Self::Unsupported(_) => "unsupported",

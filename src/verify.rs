@@ -102,6 +102,10 @@ impl Policy {
     /// DANE-EE unless `DANE_FLAG_NO_DANE_EE_NAMECHECKS` is set (Postfix sets it); turn this on
     /// to get OpenSSL's default, for example where unknown-key-share attacks between
     /// services sharing a key matter more than operational ease.
+    ///
+    /// A raw public key (RFC 7250) has no names: [`verify_raw_public_key`] refuses a policy
+    /// with this switch on ([`Error::RawPublicKeyNameChecks`]), and so does a
+    /// `DaneVerifier` that accepts raw public keys, in the handshake.
     pub fn with_dane_ee_name_checks(mut self, on: bool) -> Self {
         self.dane_ee_name_checks = on;
         self
@@ -841,6 +845,11 @@ impl<'a> Digests<'a> {
 
 /// Matches a raw public key (RFC 7250) against DANE-EE SPKI records: the only usage and
 /// selector that can authenticate a bare key (RFC 7671 §5.1).
+///
+/// A raw public key has no names, so a policy with
+/// [`Policy::with_dane_ee_name_checks`] can never be satisfied: it is refused with
+/// [`Error::RawPublicKeyNameChecks`] (after [`Error::NoUsableRecords`], which stays the
+/// caller's decision), never verified without the check it asks for.
 pub fn verify_raw_public_key(
     spki_der: &[u8],
     tlsa: &TlsaSet,
@@ -848,6 +857,9 @@ pub fn verify_raw_public_key(
 ) -> Result<Verified, Error> {
     if !tlsa.has_usable(policy) {
         return Err(Error::NoUsableRecords);
+    }
+    if policy.dane_ee_name_checks {
+        return Err(Error::RawPublicKeyNameChecks);
     }
     der::spki_contents(spki_der)
         .map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;

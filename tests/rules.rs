@@ -242,6 +242,27 @@ fn dane_ee_spki_authenticates_raw_public_keys_rfc7250_rfc7671_5_1() {
     ));
 }
 
+#[test]
+fn raw_public_keys_refuse_dane_ee_name_checks_rfc7250_rfc7671_5_1() {
+    // A raw public key carries no names: a policy that asks for DANE-EE name checks cannot
+    // be satisfied, and must not be silently ignored.
+    let h = Hierarchy::new(Alg::Ed25519, &[HOST]);
+    let spki = h.leaf.spki();
+    let s = set([rec(&h.leaf.der, 3, 1, 1)]);
+    for policy in [
+        generic().with_dane_ee_name_checks(true),
+        smtp().with_dane_ee_name_checks(true),
+    ] {
+        let got = dane::verify_raw_public_key(&spki, &s, &policy);
+        assert_eq!(
+            got.as_ref().err().map(Error::category),
+            Some("raw-public-key-name-check"),
+            "{got:?}"
+        );
+    }
+    assert!(dane::verify_raw_public_key(&spki, &s, &generic()).is_ok());
+}
+
 // ---------------------------------------------------------------- DANE-TA(2)
 
 #[test]
@@ -853,6 +874,11 @@ fn failures_map_to_tls_rpt_result_types_rfc8460_4_3() {
             },
             R::CertificateNotTrusted,
             "certificate-not-trusted",
+        ),
+        (
+            Error::RawPublicKeyNameChecks,
+            R::CertificateHostMismatch,
+            "certificate-host-mismatch",
         ),
         (
             Error::NoPkixRoots,
