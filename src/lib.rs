@@ -103,7 +103,10 @@
 //! The DANE-TA chain check is rustls-webpki's, which (unlike OpenSSL) refuses a leaf that is
 //! itself a CA certificate. Partial-label wildcards (`mx*.example.net`) never match, as in
 //! Postfix (which sets `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS`; plain `openssl s_client`
-//! accepts them). `tests/openssl_interop.rs` runs the same inputs through `openssl s_server`
+//! accepts them). A reference name may end with a dot (`mx.example.net.`, the fully
+//! qualified form) and matches the certificate's `mx.example.net`; OpenSSL's
+//! `X509_check_host` compares it literally and refuses. A presented name with a final dot
+//! never matches, in both. `tests/openssl_interop.rs` runs the same inputs through `openssl s_server`
 //! / `s_client -dane_tlsa_rrdata` and through [`verify`], and checks that the verdicts and
 //! depths agree.
 //!

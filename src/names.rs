@@ -5,9 +5,13 @@
 //! - the dNSName subjectAltNames are used; the subject CN only when there is no dNSName
 //!   (and never under the PKIX usages, RFC 9525); a CN used as a name must satisfy the
 //!   dNSName name constraints of the path (RFC 5280 §4.2.1.10, as OpenSSL);
-//! - comparison is ASCII case-insensitive on A-labels, a trailing dot is ignored;
+//! - comparison is ASCII case-insensitive on A-labels; a trailing dot on the reference name
+//!   is ignored, a presented name with a trailing dot never matches (as OpenSSL and
+//!   rustls-webpki);
 //! - a wildcard is accepted only as the whole leftmost label (`*.example.com`), matches
-//!   exactly one label, and needs at least two labels after it (`*.com` never matches);
+//!   exactly one label of letters, digits and hyphens (never one with `_`), and needs at
+//!   least two labels of letters, digits and hyphens after it (`*.com`, `*._tcp.example.com`
+//!   never match);
 //! - partial-label wildcards (`w*.example.com`) and wildcards elsewhere never match.
 
 use std::fmt;
@@ -84,32 +88,61 @@ impl ReferenceName {
     }
 
     /// Whether a name presented in a certificate (`dNSName` or CN octets) matches this
-    /// reference identifier.
+    /// reference identifier, as OpenSSL's `X509_check_host` with
+    /// `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS` (what Postfix sets):
+    /// - a presented name is compared as it is: one with a final dot never matches (a
+    ///   dNSName is in the preferred name syntax, RFC 5280 §4.2.1.6);
+    /// - a wildcard is a presented name whose first label is exactly `*`, followed by at
+    ///   least two labels of letters, digits and inner hyphens (OpenSSL's `valid_star`);
+    ///   any other name holding a `*` (or a `*` pattern with, say, `_` in it) is no
+    ///   wildcard and matches nothing;
+    /// - a wildcard stands for exactly one non-empty label of letters, digits and hyphens
+    ///   (OpenSSL's `wildcard_match`; RFC 6125 §6.4.3).
     pub fn matches_presented(&self, presented: &[u8]) -> bool {
         let reference = self.0.as_bytes();
-        let presented = presented.strip_suffix(b".").unwrap_or(presented);
         if presented.is_empty() {
             return false;
         }
-        if let Some(rest) = presented.strip_prefix(b"*.") {
-            // Whole-label wildcard: one label, at least two labels after it.
-            if rest.contains(&b'*') || !rest.contains(&b'.') || rest.starts_with(b".") {
-                return false;
-            }
-            let Some(dot) = reference.iter().position(|&b| b == b'.') else {
+        if presented.contains(&b'*') {
+            let Some(suffix) = presented.strip_prefix(b"*") else {
                 return false;
             };
-            let (first, parent) = reference.split_at(dot);
-            return !first.is_empty()
-                && parent
-                    .get(1..)
-                    .is_some_and(|p| p.eq_ignore_ascii_case(rest));
-        }
-        if presented.contains(&b'*') {
-            return false;
+            if !valid_wildcard_suffix(suffix) {
+                return false;
+            }
+            // `suffix` starts with the dot: the reference must be one label + suffix.
+            let Some(split) = reference.len().checked_sub(suffix.len()) else {
+                return false;
+            };
+            let (label, rest) = reference.split_at(split);
+            return !label.is_empty()
+                && label
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+                && rest.eq_ignore_ascii_case(suffix);
         }
         presented.eq_ignore_ascii_case(reference)
     }
+}
+
+/// OpenSSL's `valid_star` for what follows a leading `*` (full-label wildcards only):
+/// `.label.label…`, at least two labels, each of letters, digits and hyphens, not
+/// starting or ending with a hyphen, no empty label, no final dot.
+fn valid_wildcard_suffix(suffix: &[u8]) -> bool {
+    let Some(labels) = suffix.strip_prefix(b".") else {
+        return false;
+    };
+    let mut count = 0;
+    for label in labels.split(|&c| c == b'.') {
+        count += 1;
+        let ldh = label
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'-');
+        if label.is_empty() || !ldh || label.starts_with(b"-") || label.ends_with(b"-") {
+            return false;
+        }
+    }
+    count >= 2
 }
 
 impl FromStr for ReferenceName {
@@ -261,7 +294,7 @@ mod tests {
     fn exact_case_insensitive_trailing_dot_rfc6125_6_4_1() {
         assert!(m("mx.example.com", "mx.example.com"));
         assert!(m("MX.Example.COM.", "mx.example.com"));
-        assert!(m("mx.example.com", "MX.EXAMPLE.COM."));
+        assert!(m("mx.example.com", "MX.EXAMPLE.COM"));
         assert!(!m("mx.example.com", "mx.example.org"));
         assert!(!m("mx.example.com", "example.com"));
         assert!(!m("mx.example.com", ""));
@@ -269,9 +302,40 @@ mod tests {
     }
 
     #[test]
+    fn presented_trailing_dot_never_matches_rfc5280_4_2_1_6() {
+        // A dNSName is in the preferred name syntax, without a final dot (OpenSSL and
+        // rustls-webpki refuse it too); the reference name may carry one.
+        assert!(!m("mx.example.com", "mx.example.com."));
+        assert!(!m("mx.example.com", "*.example.com."));
+        assert!(!m("mx.example.com.", "mx.example.com."));
+        assert!(m("mx.example.com.", "mx.example.com"));
+        assert!(m("mx.example.com.", "*.example.com"));
+    }
+
+    #[test]
+    fn wildcard_covers_only_letters_digits_hyphen_rfc6125_6_4_3_openssl() {
+        // OpenSSL's wildcard_match: the label matched by `*` holds only letters, digits
+        // and hyphens.
+        assert!(!m("a_b.example.net", "*.example.net"));
+        assert!(!m("_x.example.net", "*.example.net"));
+        assert!(m("a-b.example.net", "*.example.net"));
+        assert!(m("xn--bcher-kva.example.net", "*.example.net"));
+        // OpenSSL's valid_star: a pattern with any other character, or a label that starts
+        // or ends with a hyphen, is no wildcard at all (and matches only literally).
+        assert!(!m("x._tcp.example.net", "*._tcp.example.net"));
+        assert!(!m("x.ex_ample.net", "*.ex_ample.net"));
+        assert!(!m("a.-ex.example.net", "*.-ex.example.net"));
+        assert!(!m("a.ex-.example.net", "*.ex-.example.net"));
+        assert!(!m("a.example.net", "*..example.net"));
+        // `_` in a name without a wildcard compares like any other character.
+        assert!(m("_x.example.net", "_x.example.net"));
+        assert!(m("x._tcp.example.net", "X._TCP.example.net"));
+    }
+
+    #[test]
     fn wildcard_whole_leftmost_label_one_label_rfc7672_3_2_3() {
         assert!(m("mx.example.com", "*.example.com"));
-        assert!(m("mx.example.com", "*.EXAMPLE.com."));
+        assert!(m("mx.example.com", "*.EXAMPLE.com"));
         assert!(!m("a.mx.example.com", "*.example.com"), "one label only");
         assert!(!m("example.com", "*.example.com"), "must cover one label");
         assert!(!m("mx.example.com", "m*.example.com"), "partial label");

@@ -622,12 +622,67 @@ fn names_wildcard_only_whole_leftmost_label_rfc7672_3_2_3() {
         )
     };
     assert!(check(&["*.example.net"], "mx.example.net").is_ok());
-    assert!(check(&["*.EXAMPLE.NET."], "MX.example.net.").is_ok());
+    assert!(check(&["*.EXAMPLE.NET"], "MX.example.net.").is_ok());
     assert!(check(&["*.example.net"], "a.mx.example.net").is_err());
     assert!(check(&["*.example.net"], "example.net").is_err());
     assert!(check(&["m*.example.net"], "mx.example.net").is_err());
     assert!(check(&["mx.*.net"], "mx.example.net").is_err());
     assert!(check(&["*.net"], "example.net").is_err());
+}
+
+#[test]
+fn names_presented_trailing_dot_never_matches_rfc5280_4_2_1_6() {
+    // A dNSName has no final dot (RFC 1034 preferred name syntax); OpenSSL and
+    // rustls-webpki refuse `mx.example.net.`. A final dot on the reference name is fine.
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let s = set([rec(&root.der, 2, 1, 1)]);
+    for san in ["mx.example.net.", "*.example.net."] {
+        let leaf = root.issue(&Spec::leaf(&[san]));
+        let chain = [leaf.der.clone(), root.der.clone()];
+        assert!(verify(&chain, &s, &smtp(), now()).is_err(), "{san}");
+        // DANE-EE with name checks reads the names itself.
+        let ee = set([rec(&leaf.der, 3, 1, 1)]);
+        let checked = generic().with_dane_ee_name_checks(true);
+        assert!(
+            matches!(
+                verify(&chain, &ee, &checked, now()),
+                Err(Error::NameMismatch { .. })
+            ),
+            "{san}"
+        );
+        // As a CN, without SANs.
+        let cn = root.issue(&Spec::leaf(&[]).cn(san));
+        let got = verify(&[cn.der.clone(), root.der.clone()], &s, &smtp(), now());
+        assert!(matches!(got, Err(Error::NameMismatch { .. })), "CN {san}");
+    }
+    let leaf = root.issue(&Spec::leaf(&[HOST]));
+    let dotted = Policy::smtp(name("mx.example.net."));
+    assert!(verify(&[leaf.der.clone(), root.der.clone()], &s, &dotted, now()).is_ok());
+}
+
+#[test]
+fn names_wildcard_covers_only_letters_digits_hyphen_rfc6125_6_4_3_openssl() {
+    // As OpenSSL's X509_check_host: the label `*` stands for holds only letters, digits and
+    // hyphens, and a presented pattern with any other character (such as `_`) is no
+    // wildcard at all.
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let s = set([rec(&root.der, 2, 1, 1)]);
+    let check = |san: &str, host: &str| {
+        let leaf = root.issue(&Spec::leaf(&[san]));
+        verify(
+            &[leaf.der.clone(), root.der.clone()],
+            &s,
+            &Policy::smtp(name(host)),
+            now(),
+        )
+    };
+    assert!(check("*.example.net", "a_b.example.net").is_err());
+    assert!(check("*.example.net", "_x.example.net").is_err());
+    assert!(check("*._tcp.example.net", "x._tcp.example.net").is_err());
+    assert!(check("*.-ex.example.net", "a.-ex.example.net").is_err());
+    assert!(check("*.example.net", "a-b.example.net").is_ok());
+    assert!(check("_x.example.net", "_x.example.net").is_ok());
+    assert!(check("x._tcp.example.net", "x._tcp.example.net").is_ok());
 }
 
 #[test]
