@@ -61,14 +61,24 @@ impl<'a> CertView<'a> {
         let subject = tbs.read(der::SEQUENCE)?;
         let spki = tbs.read(der::SEQUENCE)?;
         der::check_spki_contents(spki.contents)?;
-        // issuerUniqueID [1], subjectUniqueID [2], extensions [3]: each read as one TLV.
+        // issuerUniqueID [1], subjectUniqueID [2], extensions [3]: each read as one TLV,
+        // each optional, at most once and in this order (RFC 5280 §4.1).
         let mut extensions = None;
+        let mut last = 0u8;
         while !tbs.is_empty() {
             let tlv = tbs.read_any()?;
-            match tlv.tag {
-                0x81 | 0x82 | 0xa1 | 0xa2 => {}
-                der::CONTEXT_3 => extensions = Some(tlv.contents),
+            let field = match tlv.tag {
+                0x81 | 0xa1 => 1,
+                0x82 | 0xa2 => 2,
+                der::CONTEXT_3 => 3,
                 _ => return Err("unexpected field in TBSCertificate"),
+            };
+            if field <= last {
+                return Err("TBSCertificate field repeated or out of order");
+            }
+            last = field;
+            if field == 3 {
+                extensions = Some(tlv.contents);
             }
         }
         Ok(Self {
@@ -93,12 +103,18 @@ impl<'a> CertView<'a> {
     }
 
     /// The extnValue contents of the extension `oid` (DER contents of the OID), if present.
+    ///
+    /// Walks every extension, and refuses a certificate in which any extension appears
+    /// twice (RFC 5280 §4.2): which instance counts would be a guess. Only called when
+    /// names or name constraints are needed, never on the DANE-EE path without name checks.
     fn extension(&self, oid: &[u8]) -> Result<Option<&'a [u8]>, DerError> {
         let Some(exts) = self.extensions else {
             return Ok(None);
         };
         let seq = der::single(exts, der::SEQUENCE)?;
         let mut exts = Reader::new(seq.contents);
+        let mut seen: Vec<&[u8]> = Vec::new();
+        let mut found = None;
         while !exts.is_empty() {
             let ext = exts.read(der::SEQUENCE)?;
             let mut ext = Reader::new(ext.contents);
@@ -106,11 +122,15 @@ impl<'a> CertView<'a> {
             ext.read_optional(der::BOOLEAN)?;
             let value = ext.read(der::OCTET_STRING)?;
             ext.finish()?;
+            if seen.contains(&id.contents) {
+                return Err("extension appears more than once");
+            }
+            seen.push(id.contents);
             if id.contents == oid {
-                return Ok(Some(value.contents));
+                found = Some(value.contents);
             }
         }
-        Ok(None)
+        Ok(found)
     }
 
     /// The contents of the NameConstraints SEQUENCE, in the form rustls-webpki's

@@ -106,7 +106,11 @@
 //! accepts them). A reference name may end with a dot (`mx.example.net.`, the fully
 //! qualified form) and matches the certificate's `mx.example.net`; OpenSSL's
 //! `X509_check_host` compares it literally and refuses. A presented name with a final dot
-//! never matches, in both. `tests/openssl_interop.rs` runs the same inputs through `openssl s_server`
+//! never matches, in both. A certificate with an extension twice (RFC 5280 §4.2) is
+//! malformed wherever we read its extensions: under DANE-EE with name checks OpenSSL
+//! instead falls back to the subject CN when the subjectAltName is duplicated. A
+//! TBSCertificate whose optional `[1]`/`[2]`/`[3]` fields repeat or come out of order
+//! (RFC 5280 §4.1) is malformed under every usage, DANE-EE included. `tests/openssl_interop.rs` runs the same inputs through `openssl s_server`
 //! / `s_client -dane_tlsa_rrdata` and through [`verify`], and checks that the verdicts and
 //! depths agree.
 //!

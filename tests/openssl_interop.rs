@@ -926,3 +926,37 @@ fn name_corner_cases() {
         ),
     ]);
 }
+
+/// Case 13: A leaf with two subjectAltName extensions (RFC 5280 §4.2: an extension appears
+/// at most once), the first naming the host, under DANE-EE with name checks and DANE-TA.
+#[test]
+fn duplicate_san_extension() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    // extnValue: SEQUENCE { [2] "other.example.org" }.
+    let other = b"other.example.org";
+    let mut san = vec![0x30, other.len() as u8 + 2, 0x82, other.len() as u8];
+    san.extend_from_slice(other);
+    let leaf = h
+        .intermediate
+        .issue(&Spec::leaf(&[HOST]).extension(&[2, 5, 29, 17], &san));
+    check(vec![
+        Case::new(
+            "13 3 1 1, two SAN extensions",
+            peer(&leaf, &[&h.intermediate]),
+            vec![rec(&leaf.der, 3, 1, 1)],
+            None,
+        )
+        .ee_names()
+        .differs(
+            "OpenSSL's DANE-EE match skips chain checks, and X509_check_host, finding the \
+             SAN ambiguous, falls back to the CN (OK depth 0); we refuse the malformed \
+             certificate, as OpenSSL and rustls-webpki do under DANE-TA",
+        ),
+        Case::new(
+            "13 2 1 1, two SAN extensions",
+            peer(&leaf, &[&h.intermediate]),
+            vec![rec(&h.intermediate.der, 2, 1, 1)],
+            None,
+        ),
+    ]);
+}

@@ -885,6 +885,156 @@ fn malformed_certificates_give_a_typed_error_with_depth() {
     assert_eq!(verify(&[], &s_ee, &smtp(), now()), Err(Error::EmptyChain));
 }
 
+/// The TLVs of `der` (definite lengths, as rcgen writes them), each whole.
+fn tlvs(mut der: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while !der.is_empty() {
+        let (len, header) = match der[1] {
+            n if n < 0x80 => (usize::from(n), 2),
+            n => {
+                let k = usize::from(n & 0x7f);
+                let len = der[2..2 + k]
+                    .iter()
+                    .fold(0, |acc, &b| (acc << 8) | usize::from(b));
+                (len, 2 + k)
+            }
+        };
+        out.push(der[..header + len].to_vec());
+        der = &der[header + len..];
+    }
+    out
+}
+
+/// A TLV of `tag` around `contents`.
+fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match contents.len() {
+        n if n < 0x80 => out.push(n as u8),
+        n if n < 0x100 => out.extend([0x81, n as u8]),
+        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(contents);
+    out
+}
+
+/// The contents of a TLV.
+fn contents(whole: &[u8]) -> &[u8] {
+    let header = if whole[1] < 0x80 {
+        2
+    } else {
+        2 + usize::from(whole[1] & 0x7f)
+    };
+    &whole[header..]
+}
+
+/// `cert` with its TBSCertificate fields rewritten by `edit` (the signature no longer
+/// verifies; DANE-EE never checks it).
+fn edit_tbs(
+    cert: &CertificateDer<'_>,
+    edit: impl FnOnce(&mut Vec<Vec<u8>>),
+) -> CertificateDer<'static> {
+    let outer = tlvs(contents(cert.as_ref()));
+    let mut fields = tlvs(contents(&outer[0]));
+    edit(&mut fields);
+    let tbs = tlv(0x30, &fields.concat());
+    CertificateDer::from(tlv(
+        0x30,
+        &[tbs, outer[1].clone(), outer[2].clone()].concat(),
+    ))
+}
+
+/// A subjectAltName extnValue holding one dNSName.
+fn san_value(dns: &str) -> Vec<u8> {
+    tlv(0x30, &tlv(0x82, dns.as_bytes()))
+}
+
+#[test]
+fn duplicate_extensions_are_malformed_rfc5280_4_2() {
+    // "A certificate MUST NOT include more than one instance of a particular extension."
+    // A second subjectAltName must not be read (nor ignored) under DANE-EE name checks.
+    let checked = generic().with_dane_ee_name_checks(true);
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let two_sans = root
+        .issue(&Spec::leaf(&[HOST]).extension(&[2, 5, 29, 17], &san_value("other.example.org")));
+    let two_others = root.issue(
+        &Spec::leaf(&[HOST])
+            .extension(&[1, 3, 6, 1, 4, 1, 99999, 1], &[0x05, 0x00])
+            .extension(&[1, 3, 6, 1, 4, 1, 99999, 1], &[0x05, 0x00]),
+    );
+    for leaf in [&two_sans, &two_others] {
+        let chain = [leaf.der.clone(), root.der.clone()];
+        let ee = set([rec(&leaf.der, 3, 1, 1)]);
+        let got = verify(&chain, &ee, &checked, now());
+        assert!(
+            matches!(got, Err(Error::MalformedCertificate { depth: 0, .. })),
+            "{got:?}"
+        );
+        // Without name checks DANE-EE reads no extension (RFC 7671 §5.1).
+        assert!(verify(&chain, &ee, &generic(), now()).is_ok());
+        // DANE-TA: rustls-webpki refuses such a leaf too.
+        assert!(verify(&chain, &set([rec(&root.der, 2, 1, 1)]), &smtp(), now()).is_err());
+    }
+}
+
+#[test]
+fn tbs_optional_fields_once_and_in_order_rfc5280_4_1() {
+    // TBSCertificate ends with issuerUniqueID [1], subjectUniqueID [2], extensions [3], each
+    // optional, at most once and in that order. A second [3] must not replace the first.
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let leaf = root.issue(&Spec::leaf(&["other.example.org"]));
+    let ee = set([rec(&leaf.der, 3, 1, 1)]);
+    let checked = generic().with_dane_ee_name_checks(true);
+    let unique_id = tlv(0x81, &[0x00, 0xaa]);
+    let second_exts = tlv(
+        0xa3,
+        &tlv(
+            0x30,
+            &tlv(
+                0x30,
+                &[tlv(0x06, &[0x55, 0x1d, 0x11]), tlv(0x04, &san_value(HOST))].concat(),
+            ),
+        ),
+    );
+    let before_exts = |extra: Vec<Vec<u8>>| {
+        edit_tbs(&leaf.der, |f| {
+            let at = f.len() - 1;
+            for (i, e) in extra.into_iter().enumerate() {
+                f.insert(at + i, e);
+            }
+        })
+    };
+    let shapes = [
+        (
+            "[3] [3]",
+            edit_tbs(&leaf.der, |f| f.push(second_exts.clone())),
+        ),
+        (
+            "[3] [1]",
+            edit_tbs(&leaf.der, |f| f.push(unique_id.clone())),
+        ),
+        (
+            "[1] [1] [3]",
+            before_exts(vec![unique_id.clone(), unique_id.clone()]),
+        ),
+        (
+            "[2] [1] [3]",
+            before_exts(vec![tlv(0x82, &[0x00, 0xbb]), unique_id.clone()]),
+        ),
+    ];
+    for (shape, bad) in shapes {
+        for policy in [generic(), checked.clone()] {
+            let got = verify(std::slice::from_ref(&bad), &ee, &policy, now());
+            assert!(
+                matches!(got, Err(Error::MalformedCertificate { depth: 0, .. })),
+                "{shape}: {got:?}"
+            );
+        }
+    }
+    // In order, once each: accepted (DANE-EE checks no signature).
+    let fine = before_exts(vec![unique_id.clone(), tlv(0x82, &[0x00, 0xbb])]);
+    assert!(verify(std::slice::from_ref(&fine), &ee, &generic(), now()).is_ok());
+}
+
 #[test]
 fn failures_map_to_tls_rpt_result_types_rfc8460_4_3() {
     use dane::TlsRptResult as R;
