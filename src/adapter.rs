@@ -221,7 +221,9 @@ impl DaneVerifier {
     /// Sensible when every usable record is DANE-EE SPKI (`3 1 x`): only those can
     /// authenticate a bare key. rustls supports this on the client for TLS 1.3 only, and a
     /// client that asks for raw keys cannot accept certificates, so against a server without
-    /// RFC 7250 the handshake fails: make it a per-connection choice.
+    /// RFC 7250 the handshake fails: make it a per-connection choice. A raw key has no
+    /// names: with a policy that asks for DANE-EE name checks every handshake fails with
+    /// [`Error::RawPublicKeyNameChecks`].
     pub fn with_raw_public_keys(mut self) -> Self {
         self.raw_public_keys = true;
         self

@@ -3,7 +3,7 @@
 //! [`CertView::parse`] walks the outer structure of an X.509 certificate once and records
 //! where the issuer, subject, SubjectPublicKeyInfo and extensions are. It does not decode
 //! names, dates or keys: the DANE-EE path needs nothing but the SPKI bytes. Names are
-//! decoded from the recorded ranges only when a rule needs them ([`CertView::dns_names`]),
+//! decoded from the recorded ranges only when a rule needs them ([`CertView::presented_names`]),
 //! validity periods only to explain a failure.
 
 use crate::der::{self, DerError, Reader};
@@ -16,6 +16,15 @@ const OID_NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
 const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
 /// GeneralName `dNSName [2] IMPLICIT IA5String`.
 const GENERAL_NAME_DNS: u8 = 0x82;
+
+/// The host names a certificate presents, and where they come from.
+#[derive(Debug)]
+pub(crate) enum PresentedNames<'a> {
+    /// The dNSName subjectAltNames (there is at least one).
+    Sans(Vec<&'a [u8]>),
+    /// The subject CNs: the certificate has no dNSName subjectAltName.
+    CommonNames(Vec<&'a [u8]>),
+}
 
 /// Borrowed ranges of one certificate.
 #[derive(Clone, Copy, Debug)]
@@ -52,14 +61,24 @@ impl<'a> CertView<'a> {
         let subject = tbs.read(der::SEQUENCE)?;
         let spki = tbs.read(der::SEQUENCE)?;
         der::check_spki_contents(spki.contents)?;
-        // issuerUniqueID [1], subjectUniqueID [2], extensions [3]: each read as one TLV.
+        // issuerUniqueID [1], subjectUniqueID [2], extensions [3]: each read as one TLV,
+        // each optional, at most once and in this order (RFC 5280 §4.1).
         let mut extensions = None;
+        let mut last = 0u8;
         while !tbs.is_empty() {
             let tlv = tbs.read_any()?;
-            match tlv.tag {
-                0x81 | 0x82 | 0xa1 | 0xa2 => {}
-                der::CONTEXT_3 => extensions = Some(tlv.contents),
+            let field = match tlv.tag {
+                0x81 | 0xa1 => 1,
+                0x82 | 0xa2 => 2,
+                der::CONTEXT_3 => 3,
                 _ => return Err("unexpected field in TBSCertificate"),
+            };
+            if field <= last {
+                return Err("TBSCertificate field repeated or out of order");
+            }
+            last = field;
+            if field == 3 {
+                extensions = Some(tlv.contents);
             }
         }
         Ok(Self {
@@ -72,22 +91,30 @@ impl<'a> CertView<'a> {
     }
 
     /// The names a reference identifier is compared with (RFC 6125 §6.4.4, RFC 7672 §3.2.3):
-    /// the dNSName subjectAltNames, or, only when there is none, the subject CNs.
-    pub(crate) fn dns_names(&self) -> Result<Vec<&'a [u8]>, DerError> {
+    /// the dNSName subjectAltNames, or, only when there is none, the subject CNs. As in
+    /// OpenSSL 3.0, a subjectAltName extension without a dNSName (only an iPAddress, or
+    /// empty) counts as no dNSName: the CNs are returned.
+    pub(crate) fn presented_names(&self) -> Result<PresentedNames<'a>, DerError> {
         let sans = self.dns_sans()?;
         if !sans.is_empty() {
-            return Ok(sans);
+            return Ok(PresentedNames::Sans(sans));
         }
-        self.common_names()
+        Ok(PresentedNames::CommonNames(self.common_names()?))
     }
 
     /// The extnValue contents of the extension `oid` (DER contents of the OID), if present.
+    ///
+    /// Walks every extension, and refuses a certificate in which any extension appears
+    /// twice (RFC 5280 §4.2): which instance counts would be a guess. Only called when
+    /// names or name constraints are needed, never on the DANE-EE path without name checks.
     fn extension(&self, oid: &[u8]) -> Result<Option<&'a [u8]>, DerError> {
         let Some(exts) = self.extensions else {
             return Ok(None);
         };
         let seq = der::single(exts, der::SEQUENCE)?;
         let mut exts = Reader::new(seq.contents);
+        let mut seen: Vec<&[u8]> = Vec::new();
+        let mut found = None;
         while !exts.is_empty() {
             let ext = exts.read(der::SEQUENCE)?;
             let mut ext = Reader::new(ext.contents);
@@ -95,11 +122,15 @@ impl<'a> CertView<'a> {
             ext.read_optional(der::BOOLEAN)?;
             let value = ext.read(der::OCTET_STRING)?;
             ext.finish()?;
+            if seen.contains(&id.contents) {
+                return Err("extension appears more than once");
+            }
+            seen.push(id.contents);
             if id.contents == oid {
-                return Ok(Some(value.contents));
+                found = Some(value.contents);
             }
         }
-        Ok(None)
+        Ok(found)
     }
 
     /// The contents of the NameConstraints SEQUENCE, in the form rustls-webpki's

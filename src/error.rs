@@ -58,6 +58,21 @@ pub enum Error {
         /// The reference identifiers, comma-separated.
         names: String,
     },
+    /// The chain matched and validated, and the leaf's name came from its subject CN (it has
+    /// no dNSName subjectAltName), but that CN lies outside the dNSName name constraints of
+    /// a certificate of the validated path or of the trust anchor (RFC 5280 §4.2.1.10; as
+    /// OpenSSL's `NAME_CONSTRAINTS_check_CN`). Reported as `certificate-not-trusted`, like
+    /// any other name-constraint violation of a path.
+    #[error("subject CN {name:?} lies outside the name constraints of its certification path")]
+    NameConstraintViolation {
+        /// The CN, lossily decoded.
+        name: String,
+    },
+    /// [`verify_raw_public_key`](crate::verify_raw_public_key) under a policy with
+    /// [`Policy::with_dane_ee_name_checks`](crate::Policy::with_dane_ee_name_checks): an
+    /// RFC 7250 raw public key carries no names, so the name check can never pass.
+    #[error("DANE-EE name checks were asked for, and a raw public key has no names")]
+    RawPublicKeyNameChecks,
     /// A PKIX-TA or PKIX-EE record could apply, but PKIX validation against the caller's
     /// roots failed (RFC 6698 §2.1.1).
     #[error("PKIX validation failed: {0:?}")]
@@ -90,11 +105,15 @@ impl Error {
     pub fn tls_rpt_result(&self) -> TlsRptResult {
         match self {
             Self::NoUsableRecords | Self::InvalidTlsa(_) => TlsRptResult::TlsaInvalid,
-            Self::NoMatch | Self::ChainInvalid { .. } | Self::Pkix(_) | Self::NoPkixRoots => {
-                TlsRptResult::CertificateNotTrusted
-            }
+            Self::NoMatch
+            | Self::ChainInvalid { .. }
+            | Self::NameConstraintViolation { .. }
+            | Self::Pkix(_)
+            | Self::NoPkixRoots => TlsRptResult::CertificateNotTrusted,
             Self::Expired { .. } | Self::NotYetValid { .. } => TlsRptResult::CertificateExpired,
-            Self::NameMismatch { .. } => TlsRptResult::CertificateHostMismatch,
+            Self::NameMismatch { .. } | Self::RawPublicKeyNameChecks => {
+                TlsRptResult::CertificateHostMismatch
+            }
             Self::EmptyChain | Self::MalformedCertificate { .. } | Self::Unsupported(_) => {
                 TlsRptResult::ValidationFailure
             }
@@ -112,6 +131,8 @@ impl Error {
             Self::Expired { .. } => "expired",
             Self::NotYetValid { .. } => "not-yet-valid",
             Self::NameMismatch { .. } => "name-mismatch",
+            Self::NameConstraintViolation { .. } => "name-constraint-violation",
+            Self::RawPublicKeyNameChecks => "raw-public-key-name-check",
             Self::Pkix(_) => "pkix-failure",
             Self::NoPkixRoots => "no-pkix-roots",
             Self::Unsupported(_) => "unsupported",

@@ -77,8 +77,9 @@
 //!   the record (2 0 0, 2 1 0), PKIX-TA(0) and PKIX-EE(1) against caller-supplied roots.
 //! - Both selectors and the three matching types; RFC 7671 §9 digest algorithm agility with a
 //!   configurable digest order; unusable records (RFC 7671 §4) reported, not guessed at.
-//! - RFC 6125 / RFC 7672 name checks: dNSName SANs, CN only without them, whole-label
-//!   wildcards; several reference identifiers (TLSA base domain, next-hop domain).
+//! - RFC 6125 / RFC 7672 name checks: dNSName SANs, CN only without them (DANE usages
+//!   only, and within the path's name constraints), whole-label wildcards; several
+//!   reference identifiers (TLSA base domain, next-hop domain).
 //! - SMTP (RFC 7672) and Generic (RFC 7671) profiles; OpenSSL's "check names for DANE-EE
 //!   too" as an option.
 //! - Presentation format (numbers, RFC 7218 mnemonics, RFC 3597 `\#`), wire RDATA, and the
@@ -102,7 +103,14 @@
 //! The DANE-TA chain check is rustls-webpki's, which (unlike OpenSSL) refuses a leaf that is
 //! itself a CA certificate. Partial-label wildcards (`mx*.example.net`) never match, as in
 //! Postfix (which sets `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS`; plain `openssl s_client`
-//! accepts them). `tests/openssl_interop.rs` runs the same inputs through `openssl s_server`
+//! accepts them). A reference name may end with a dot (`mx.example.net.`, the fully
+//! qualified form) and matches the certificate's `mx.example.net`; OpenSSL's
+//! `X509_check_host` compares it literally and refuses. A presented name with a final dot
+//! never matches, in both. A certificate with an extension twice (RFC 5280 §4.2) is
+//! malformed wherever we read its extensions: under DANE-EE with name checks OpenSSL
+//! instead falls back to the subject CN when the subjectAltName is duplicated. A
+//! TBSCertificate whose optional `[1]`/`[2]`/`[3]` fields repeat or come out of order
+//! (RFC 5280 §4.1) is malformed under every usage, DANE-EE included. `tests/openssl_interop.rs` runs the same inputs through `openssl s_server`
 //! / `s_client -dane_tlsa_rrdata` and through [`verify`], and checks that the verdicts and
 //! depths agree.
 //!

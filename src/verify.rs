@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use sha2::{Digest, Sha256, Sha512};
 
-use crate::cert::{self, CertView};
+use crate::cert::{self, CertView, PresentedNames};
 use crate::der;
 use crate::error::Error;
 use crate::names::{self, ReferenceName};
@@ -102,6 +102,10 @@ impl Policy {
     /// DANE-EE unless `DANE_FLAG_NO_DANE_EE_NAMECHECKS` is set (Postfix sets it); turn this on
     /// to get OpenSSL's default, for example where unknown-key-share attacks between
     /// services sharing a key matter more than operational ease.
+    ///
+    /// A raw public key (RFC 7250) has no names: [`verify_raw_public_key`] refuses a policy
+    /// with this switch on ([`Error::RawPublicKeyNameChecks`]), and so does a
+    /// `DaneVerifier` that accepts raw public keys, in the handshake.
     pub fn with_dane_ee_name_checks(mut self, on: bool) -> Self {
         self.dane_ee_name_checks = on;
         self
@@ -271,6 +275,17 @@ impl fmt::Debug for Verified {
 ///   certificate of the validated path above the leaf matching (usage 0), and names must
 ///   match. Unusable in the SMTP profile.
 ///
+/// Names: the leaf's dNSName subjectAltNames; under DANE-TA (and DANE-EE with name checks)
+/// its subject CNs when it has no dNSName subjectAltName (none at all, or only other name
+/// types, or an empty one: RFC 6125 §6.4.4, as OpenSSL 3.0). Under DANE-TA such a CN must
+/// also satisfy the dNSName name constraints (permitted and excluded subtrees) of every
+/// CA certificate of the validated path and of the trust anchor (none for a 2 1 0 bare
+/// key), else [`Error::NameConstraintViolation`]; constraints that cannot be read refuse
+/// the chain ([`Error::MalformedCertificate`]). This is OpenSSL's
+/// `NAME_CONSTRAINTS_check_CN` (RFC 5280 §4.2.1.10): rustls-webpki checks constraints on
+/// subjectAltNames only. The PKIX usages never use CNs (RFC 9525; rustls' own WebPKI
+/// verifier does not either).
+///
 /// Records are tried DANE-EE first, then DANE-TA, then PKIX; the first success wins. When
 /// none succeeds, the error of the first record that matched but failed a later check is
 /// returned (for example [`Error::NameMismatch`]), else [`Error::NoMatch`].
@@ -302,8 +317,9 @@ pub fn verify(
             continue;
         }
         let name = if policy.dane_ee_name_checks {
-            match check_names(&leaf, policy) {
-                Ok(name) => Some(name),
+            // No path is validated, so no name constraints apply to a CN.
+            match check_names(&leaf, policy, CnIds::Allowed) {
+                Ok((name, _)) => Some(name),
                 Err(e) => {
                     failure.get_or_insert(e);
                     continue;
@@ -371,6 +387,8 @@ struct PathFound {
     anchor: usize,
     /// Chain position of the topmost presented certificate of the path (0 = the leaf).
     top_depth: usize,
+    /// Chain positions of the path's certificates between the leaf and the anchor.
+    intermediates: Vec<usize>,
 }
 
 fn validate_path(
@@ -395,12 +413,16 @@ fn validate_path(
         .iter()
         .position(|a| std::ptr::eq(a, path.anchor()))
         .ok_or(webpki::Error::UnknownIssuer)?;
-    let top_depth = path
+    let intermediates: Vec<usize> = path
         .intermediate_certificates()
-        .next_back()
-        .and_then(|top| chain.iter().position(|c| c.as_ref() == top.der().as_ref()))
-        .unwrap_or(0);
-    Ok(PathFound { anchor, top_depth })
+        .filter_map(|c| chain.iter().position(|p| p.as_ref() == c.der().as_ref()))
+        .collect();
+    let top_depth = intermediates.last().copied().unwrap_or(0);
+    Ok(PathFound {
+        anchor,
+        top_depth,
+        intermediates,
+    })
 }
 
 /// RFC 7671 §5.2, RFC 7672 §3.1.2. `Err(None)`: no record matched anything.
@@ -538,7 +560,30 @@ fn dane_ta<'a>(
         None => found.top_depth,
     };
     // RFC 7671 §5.2, RFC 7672 §3.2.2: names are checked below a DANE-TA anchor.
-    let name = check_names(leaf, policy).map_err(Some)?;
+    let (name, common_names) = check_names(leaf, policy, CnIds::Allowed).map_err(Some)?;
+    if let Some(common_names) = common_names {
+        // RFC 5280 §4.2.1.10: a CN used as a host name obeys the dNSName constraints of the
+        // path and the anchor (rustls-webpki checks SANs only). Slow path only.
+        let mut constraints: Vec<(usize, &[u8])> = Vec::new();
+        for &depth in &found.intermediates {
+            let Some(view) = depth.checked_sub(1).and_then(|i| rest.get(i)) else {
+                continue;
+            };
+            match view.name_constraints() {
+                Ok(Some(nc)) => constraints.push((depth, nc)),
+                Ok(None) => {}
+                Err(reason) => return Err(Some(Error::MalformedCertificate { depth, reason })),
+            }
+        }
+        if let Some(nc) = anchors
+            .get(found.anchor)
+            .and_then(|a| a.name_constraints.as_deref())
+        {
+            constraints.push((depth, nc));
+        }
+        check_common_names_against_constraints(&common_names, policy, &constraints)
+            .map_err(Some)?;
+    }
     Ok(Verified {
         record_index: used.record_index,
         record: record.clone(),
@@ -645,7 +690,8 @@ fn pkix(
         }
     }
     let (index, depth) = matched.ok_or(None)?;
-    let name = check_names(leaf, policy).map_err(Some)?;
+    // RFC 9525: no CN-IDs under the PKIX usages (rustls' WebPKI verifier uses none either).
+    let (name, _) = check_names(leaf, policy, CnIds::Refused).map_err(Some)?;
     Ok(Verified {
         record_index: index,
         record: tlsa.records()[index].clone(),
@@ -663,15 +709,68 @@ fn anchor_from_view<'a>(view: &CertView<'a>) -> Result<TrustAnchor<'a>, &'static
     })
 }
 
-fn check_names(leaf: &CertView<'_>, policy: &Policy) -> Result<ReferenceName, Error> {
+/// Whether a subject CN may stand in for a missing dNSName subjectAltName.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CnIds {
+    /// DANE-EE (opt-in name checks) and DANE-TA, as in OpenSSL (RFC 6125 §6.4.4).
+    Allowed,
+    /// PKIX-TA and PKIX-EE: dNSName subjectAltNames only (RFC 9525).
+    Refused,
+}
+
+/// The reference identifier a leaf matched, and its subject CNs when the match came from
+/// them (the leaf has no dNSName subjectAltName, RFC 6125 §6.4.4).
+type NameMatch<'a> = (ReferenceName, Option<Vec<&'a [u8]>>);
+
+/// The reference identifier the leaf matches (see [`NameMatch`]).
+fn check_names<'a>(
+    leaf: &CertView<'a>,
+    policy: &Policy,
+    cn_ids: CnIds,
+) -> Result<NameMatch<'a>, Error> {
     let presented = leaf
-        .dns_names()
+        .presented_names()
         .map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;
-    names::first_match(&policy.names, &presented)
+    let (names, common_names) = match presented {
+        PresentedNames::Sans(sans) => (sans, false),
+        PresentedNames::CommonNames(cns) if cn_ids == CnIds::Allowed => (cns, true),
+        PresentedNames::CommonNames(_) => (Vec::new(), false),
+    };
+    let name = names::first_match(&policy.names, &names)
         .cloned()
         .ok_or_else(|| Error::NameMismatch {
             names: policy.names_joined(),
-        })
+        })?;
+    Ok((name, common_names.then_some(names)))
+}
+
+/// RFC 5280 §4.2.1.10 for CNs used as host names, as OpenSSL's `NAME_CONSTRAINTS_check_CN`
+/// does: every CN that looks like a host name, and every CN that matches a reference
+/// identifier, must satisfy the dNSName constraints of each `(depth, NameConstraints)`.
+fn check_common_names_against_constraints(
+    common_names: &[&[u8]],
+    policy: &Policy,
+    constraints: &[(usize, &[u8])],
+) -> Result<(), Error> {
+    for &cn in common_names {
+        if !names::cn_looks_like_host_name(cn)
+            && !policy.names.iter().any(|r| r.matches_presented(cn))
+        {
+            continue;
+        }
+        for &(depth, nc) in constraints {
+            match names::dns_name_within_constraints(cn, nc) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(Error::NameConstraintViolation {
+                        name: String::from_utf8_lossy(cn).into_owned(),
+                    });
+                }
+                Err(reason) => return Err(Error::MalformedCertificate { depth, reason }),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Maps a rustls-webpki failure, locating an expired or not-yet-valid certificate. The
@@ -746,6 +845,11 @@ impl<'a> Digests<'a> {
 
 /// Matches a raw public key (RFC 7250) against DANE-EE SPKI records: the only usage and
 /// selector that can authenticate a bare key (RFC 7671 §5.1).
+///
+/// A raw public key has no names, so a policy with
+/// [`Policy::with_dane_ee_name_checks`] can never be satisfied: it is refused with
+/// [`Error::RawPublicKeyNameChecks`] (after [`Error::NoUsableRecords`], which stays the
+/// caller's decision), never verified without the check it asks for.
 pub fn verify_raw_public_key(
     spki_der: &[u8],
     tlsa: &TlsaSet,
@@ -753,6 +857,9 @@ pub fn verify_raw_public_key(
 ) -> Result<Verified, Error> {
     if !tlsa.has_usable(policy) {
         return Err(Error::NoUsableRecords);
+    }
+    if policy.dane_ee_name_checks {
+        return Err(Error::RawPublicKeyNameChecks);
     }
     der::spki_contents(spki_der)
         .map_err(|reason| Error::MalformedCertificate { depth: 0, reason })?;

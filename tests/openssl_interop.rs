@@ -79,6 +79,8 @@ struct Case {
     peer: Peer,
     records: Vec<Tlsa>,
     names: Names,
+    /// The reference identifier (`-dane_tlsa_domain`; the SNI name stays [`HOST`]).
+    host: &'static str,
     /// Our documented verdict: `Some(depth)` verified, `None` refused.
     ours: Option<usize>,
     /// Set where OpenSSL decides otherwise: why.
@@ -92,12 +94,17 @@ impl Case {
             peer,
             records,
             names: Names::NoEe,
+            host: HOST,
             ours,
             differs: None,
         }
     }
     fn ee_names(mut self) -> Self {
         self.names = Names::WithEe;
+        self
+    }
+    fn host(mut self, host: &'static str) -> Self {
+        self.host = host;
         self
     }
     fn differs(mut self, why: &'static str) -> Self {
@@ -200,7 +207,7 @@ fn start_server(dir: &Path, has_chain: bool, port: u16) -> Child {
 fn run_client(case: &Case, port: u16) -> (bool, String) {
     let mut cmd = Command::new("openssl");
     cmd.args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-        .args(["-servername", HOST, "-dane_tlsa_domain", HOST]);
+        .args(["-servername", HOST, "-dane_tlsa_domain", case.host]);
     for r in &case.records {
         cmd.args(["-dane_tlsa_rrdata", &r.to_string()]);
     }
@@ -285,7 +292,7 @@ fn openssl_verdict(case: &Case) -> OsslVerdict {
 }
 
 fn our_verdict(case: &Case) -> Result<usize, dane::Error> {
-    let host = ReferenceName::new(HOST).unwrap();
+    let host = ReferenceName::new(case.host).unwrap();
     let policy = match case.names {
         Names::NoEe => Policy::smtp(host),
         Names::WithEe => Policy::generic(host).with_dane_ee_name_checks(true),
@@ -769,6 +776,187 @@ fn ca_leaf() {
             peer(&ca_leaf, &[&h.intermediate]),
             vec![rec(&ca_leaf.der, 3, 1, 1)],
             Some(0),
+        ),
+    ]);
+}
+
+/// Case 11: A subject CN used as the name (no dNSName SAN) must obey the dNSName name
+/// constraints of the path and anchor (RFC 5280 §4.2.1.10; OpenSSL's
+/// `NAME_CONSTRAINTS_check_CN`). The same leaves with the name inside the permitted subtree
+/// verify.
+#[test]
+fn cn_name_constraints() {
+    let root = Cert::self_signed(&Spec::ca("Test Root CA"));
+    let outside = root.issue(&Spec::ca("Constrained CA").permit(&["attacker.example"]));
+    let inside = root.issue(&Spec::ca("Constrained CA").permit(&["example.net"]));
+    let excluding = root.issue(&Spec::ca("Excluding CA").exclude(&["example.net"]));
+    let cn_only = |ca: &Cert| ca.issue(&Spec::leaf(&[]).cn(HOST));
+    let ip_only = |ca: &Cert| ca.issue(&Spec::leaf(&[]).cn(HOST).ip("192.0.2.1"));
+    let mut cases = Vec::new();
+    for (what, ca, ours) in [
+        ("permitted attacker.example", &outside, None),
+        ("permitted example.net", &inside, Some(())),
+        ("excluded example.net", &excluding, None),
+    ] {
+        for (shape, leaf) in [("CN only", cn_only(ca)), ("IP SAN + CN", ip_only(ca))] {
+            let name = |r: &str| -> &'static str {
+                Box::leak(format!("11 {r}, CA {what}, {shape}").into_boxed_str())
+            };
+            cases.push(Case::new(
+                name("2 1 1 CA"),
+                peer(&leaf, &[ca]),
+                vec![rec(&ca.der, 2, 1, 1)],
+                ours.map(|()| 1),
+            ));
+            cases.push(Case::new(
+                name("2 0 0 root"),
+                peer(&leaf, &[ca]),
+                vec![rec(&root.der, 2, 0, 0)],
+                ours.map(|()| 2),
+            ));
+            cases.push(Case::new(
+                name("2 1 0 root key"),
+                peer(&leaf, &[ca]),
+                vec![rec(&root.der, 2, 1, 0)],
+                ours.map(|()| 1),
+            ));
+        }
+    }
+    // The name in a dNSName SAN: both refuse (rustls-webpki checks SANs).
+    let san = outside.issue(&leaf_spec());
+    cases.push(Case::new(
+        "11 2 1 1 CA, CA permitted attacker.example, SAN",
+        peer(&san, &[&outside]),
+        vec![rec(&outside.der, 2, 1, 1)],
+        None,
+    ));
+    check(cases);
+}
+
+/// Case 12: Name corner cases of OpenSSL's `X509_check_host` (issue 13): a wildcard never
+/// stands for a label with `_`, a pattern with `_` (or a label starting with a hyphen) is
+/// no wildcard, a presented name with a final dot never matches.
+#[test]
+fn name_corner_cases() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let ta = || vec![rec(&h.intermediate.der, 2, 1, 1)];
+    let with_san = |san: &str| {
+        peer(
+            &h.intermediate.issue(&Spec::leaf(&[san])),
+            &[&h.intermediate],
+        )
+    };
+    let with_cn = |cn: &str| {
+        peer(
+            &h.intermediate.issue(&Spec::leaf(&[]).cn(cn)),
+            &[&h.intermediate],
+        )
+    };
+    check(vec![
+        Case::new(
+            "12 *.example.net for a_b.example.net",
+            with_san("*.example.net"),
+            ta(),
+            None,
+        )
+        .host("a_b.example.net"),
+        Case::new(
+            "12 *.example.net for _x.example.net",
+            with_san("*.example.net"),
+            ta(),
+            None,
+        )
+        .host("_x.example.net"),
+        Case::new(
+            "12 *.example.net for a-b.example.net",
+            with_san("*.example.net"),
+            ta(),
+            Some(1),
+        )
+        .host("a-b.example.net"),
+        Case::new(
+            "12 *._tcp.example.net for x._tcp.example.net",
+            with_san("*._tcp.example.net"),
+            ta(),
+            None,
+        )
+        .host("x._tcp.example.net"),
+        Case::new(
+            "12 *.-ex.example.net for a.-ex.example.net",
+            with_san("*.-ex.example.net"),
+            ta(),
+            None,
+        )
+        .host("a.-ex.example.net"),
+        Case::new(
+            "12 _x.example.net exactly",
+            with_san("_x.example.net"),
+            ta(),
+            Some(1),
+        )
+        .host("_x.example.net"),
+        Case::new(
+            "12 SAN mx.example.net. (final dot)",
+            with_san("mx.example.net."),
+            ta(),
+            None,
+        ),
+        Case::new(
+            "12 SAN *.example.net. (final dot)",
+            with_san("*.example.net."),
+            ta(),
+            None,
+        ),
+        Case::new(
+            "12 CN mx.example.net. (final dot)",
+            with_cn("mx.example.net."),
+            ta(),
+            None,
+        ),
+        Case::new(
+            "12 SAN mx.example.net, reference mx.example.net.",
+            with_san(HOST),
+            ta(),
+            Some(1),
+        )
+        .host("mx.example.net.")
+        .differs(
+            "X509_check_host compares a reference name with a final dot literally and refuses \
+             it; we normalise reference names (the final dot of a fully qualified name)",
+        ),
+    ]);
+}
+
+/// Case 13: A leaf with two subjectAltName extensions (RFC 5280 §4.2: an extension appears
+/// at most once), the first naming the host, under DANE-EE with name checks and DANE-TA.
+#[test]
+fn duplicate_san_extension() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    // extnValue: SEQUENCE { [2] "other.example.org" }.
+    let other = b"other.example.org";
+    let mut san = vec![0x30, other.len() as u8 + 2, 0x82, other.len() as u8];
+    san.extend_from_slice(other);
+    let leaf = h
+        .intermediate
+        .issue(&Spec::leaf(&[HOST]).extension(&[2, 5, 29, 17], &san));
+    check(vec![
+        Case::new(
+            "13 3 1 1, two SAN extensions",
+            peer(&leaf, &[&h.intermediate]),
+            vec![rec(&leaf.der, 3, 1, 1)],
+            None,
+        )
+        .ee_names()
+        .differs(
+            "OpenSSL's DANE-EE match skips chain checks, and X509_check_host, finding the \
+             SAN ambiguous, falls back to the CN (OK depth 0); we refuse the malformed \
+             certificate, as OpenSSL and rustls-webpki do under DANE-TA",
+        ),
+        Case::new(
+            "13 2 1 1, two SAN extensions",
+            peer(&leaf, &[&h.intermediate]),
+            vec![rec(&h.intermediate.der, 2, 1, 1)],
+            None,
         ),
     ]);
 }

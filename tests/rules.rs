@@ -242,6 +242,27 @@ fn dane_ee_spki_authenticates_raw_public_keys_rfc7250_rfc7671_5_1() {
     ));
 }
 
+#[test]
+fn raw_public_keys_refuse_dane_ee_name_checks_rfc7250_rfc7671_5_1() {
+    // A raw public key carries no names: a policy that asks for DANE-EE name checks cannot
+    // be satisfied, and must not be silently ignored.
+    let h = Hierarchy::new(Alg::Ed25519, &[HOST]);
+    let spki = h.leaf.spki();
+    let s = set([rec(&h.leaf.der, 3, 1, 1)]);
+    for policy in [
+        generic().with_dane_ee_name_checks(true),
+        smtp().with_dane_ee_name_checks(true),
+    ] {
+        let got = dane::verify_raw_public_key(&spki, &s, &policy);
+        assert_eq!(
+            got.as_ref().err().map(Error::category),
+            Some("raw-public-key-name-check"),
+            "{got:?}"
+        );
+    }
+    assert!(dane::verify_raw_public_key(&spki, &s, &generic()).is_ok());
+}
+
 // ---------------------------------------------------------------- DANE-TA(2)
 
 #[test]
@@ -601,12 +622,67 @@ fn names_wildcard_only_whole_leftmost_label_rfc7672_3_2_3() {
         )
     };
     assert!(check(&["*.example.net"], "mx.example.net").is_ok());
-    assert!(check(&["*.EXAMPLE.NET."], "MX.example.net.").is_ok());
+    assert!(check(&["*.EXAMPLE.NET"], "MX.example.net.").is_ok());
     assert!(check(&["*.example.net"], "a.mx.example.net").is_err());
     assert!(check(&["*.example.net"], "example.net").is_err());
     assert!(check(&["m*.example.net"], "mx.example.net").is_err());
     assert!(check(&["mx.*.net"], "mx.example.net").is_err());
     assert!(check(&["*.net"], "example.net").is_err());
+}
+
+#[test]
+fn names_presented_trailing_dot_never_matches_rfc5280_4_2_1_6() {
+    // A dNSName has no final dot (RFC 1034 preferred name syntax); OpenSSL and
+    // rustls-webpki refuse `mx.example.net.`. A final dot on the reference name is fine.
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let s = set([rec(&root.der, 2, 1, 1)]);
+    for san in ["mx.example.net.", "*.example.net."] {
+        let leaf = root.issue(&Spec::leaf(&[san]));
+        let chain = [leaf.der.clone(), root.der.clone()];
+        assert!(verify(&chain, &s, &smtp(), now()).is_err(), "{san}");
+        // DANE-EE with name checks reads the names itself.
+        let ee = set([rec(&leaf.der, 3, 1, 1)]);
+        let checked = generic().with_dane_ee_name_checks(true);
+        assert!(
+            matches!(
+                verify(&chain, &ee, &checked, now()),
+                Err(Error::NameMismatch { .. })
+            ),
+            "{san}"
+        );
+        // As a CN, without SANs.
+        let cn = root.issue(&Spec::leaf(&[]).cn(san));
+        let got = verify(&[cn.der.clone(), root.der.clone()], &s, &smtp(), now());
+        assert!(matches!(got, Err(Error::NameMismatch { .. })), "CN {san}");
+    }
+    let leaf = root.issue(&Spec::leaf(&[HOST]));
+    let dotted = Policy::smtp(name("mx.example.net."));
+    assert!(verify(&[leaf.der.clone(), root.der.clone()], &s, &dotted, now()).is_ok());
+}
+
+#[test]
+fn names_wildcard_covers_only_letters_digits_hyphen_rfc6125_6_4_3_openssl() {
+    // As OpenSSL's X509_check_host: the label `*` stands for holds only letters, digits and
+    // hyphens, and a presented pattern with any other character (such as `_`) is no
+    // wildcard at all.
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let s = set([rec(&root.der, 2, 1, 1)]);
+    let check = |san: &str, host: &str| {
+        let leaf = root.issue(&Spec::leaf(&[san]));
+        verify(
+            &[leaf.der.clone(), root.der.clone()],
+            &s,
+            &Policy::smtp(name(host)),
+            now(),
+        )
+    };
+    assert!(check("*.example.net", "a_b.example.net").is_err());
+    assert!(check("*.example.net", "_x.example.net").is_err());
+    assert!(check("*._tcp.example.net", "x._tcp.example.net").is_err());
+    assert!(check("*.-ex.example.net", "a.-ex.example.net").is_err());
+    assert!(check("*.example.net", "a-b.example.net").is_ok());
+    assert!(check("_x.example.net", "_x.example.net").is_ok());
+    assert!(check("x._tcp.example.net", "x._tcp.example.net").is_ok());
 }
 
 #[test]
@@ -624,6 +700,148 @@ fn names_common_name_only_without_dns_san_rfc6125_6_4_4() {
         run(Spec::leaf(&["other.example.net"]).cn(HOST)),
         Err(Error::NameMismatch { .. })
     ));
+}
+
+/// The leaf's CN lies outside the name constraints of its path.
+fn is_constraint_violation(r: &Result<dane::Verified, Error>) -> bool {
+    matches!(r, Err(Error::NameConstraintViolation { .. }))
+}
+
+/// An empty subjectAltName extension (`SEQUENCE {}`), OID 2.5.29.17.
+const EMPTY_SAN: (&[u64], &[u8]) = (&[2, 5, 29, 17], &[0x30, 0x00]);
+
+#[test]
+fn cn_fallback_respects_name_constraints_rfc5280_4_2_1_10() {
+    // R -> I (permitted dNSName attacker.example) -> leaf naming mx.victim.example in its CN
+    // only. OpenSSL checks such a CN against the dNSName constraints
+    // (NAME_CONSTRAINTS_check_CN); rustls-webpki checks SANs only, so we must.
+    let victim = "mx.victim.example";
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let int = root.issue(&Spec::ca("Constrained Int").permit(&["attacker.example"]));
+    let leaves = [
+        ("no SAN", int.issue(&Spec::leaf(&[]).cn(victim))),
+        (
+            "iPAddress SAN only",
+            int.issue(&Spec::leaf(&[]).cn(victim).ip("192.0.2.1")),
+        ),
+        (
+            "empty SAN",
+            int.issue(
+                &Spec::leaf(&[])
+                    .cn(victim)
+                    .extension(EMPTY_SAN.0, EMPTY_SAN.1),
+            ),
+        ),
+    ];
+    let p = Policy::smtp(name(victim));
+    let records = [
+        ("2 0 0 R", rec(&root.der, 2, 0, 0)),
+        ("2 1 0 R", rec(&root.der, 2, 1, 0)),
+        ("2 1 1 I", rec(&int.der, 2, 1, 1)),
+    ];
+    for (shape, leaf) in &leaves {
+        let chain = [leaf.der.clone(), int.der.clone()];
+        for (what, r) in &records {
+            let got = verify(&chain, &set([r.clone()]), &p, now());
+            assert!(is_constraint_violation(&got), "{shape}, {what}: {got:?}");
+        }
+        // The anchor sent as well.
+        let chain3 = [leaf.der.clone(), int.der.clone(), root.der.clone()];
+        let got = verify(&chain3, &set([rec(&root.der, 2, 1, 1)]), &p, now());
+        assert!(
+            is_constraint_violation(&got),
+            "{shape}, 2 1 1 R sent: {got:?}"
+        );
+    }
+    // The same name in a SAN: rustls-webpki refuses the chain.
+    let san = int.issue(&Spec::leaf(&[victim]));
+    assert!(
+        verify(
+            &[san.der.clone(), int.der.clone()],
+            &set([rec(&int.der, 2, 1, 1)]),
+            &p,
+            now()
+        )
+        .is_err()
+    );
+
+    // A CN inside the permitted subtree still verifies (DANE-TA, SMTP profile).
+    let inside_name = "mx.attacker.example";
+    let inside = int.issue(&Spec::leaf(&[]).cn(inside_name));
+    let ip_inside = int.issue(&Spec::leaf(&[]).cn(inside_name).ip("192.0.2.1"));
+    let p_inside = Policy::smtp(name(inside_name));
+    for leaf in [&inside, &ip_inside] {
+        for (what, r) in &records {
+            let v = verify(
+                &[leaf.der.clone(), int.der.clone()],
+                &set([r.clone()]),
+                &p_inside,
+                now(),
+            );
+            assert_eq!(
+                v.map(|v| v.name().unwrap().as_str().to_owned())
+                    .ok()
+                    .as_deref(),
+                Some(inside_name),
+                "{what}"
+            );
+        }
+    }
+
+    // Excluded subtrees count too, on the anchor itself (2 1 1 of the constrained CA).
+    let excluding = root.issue(&Spec::ca("Excluding Int").exclude(&["victim.example"]));
+    let s_ex = set([rec(&excluding.der, 2, 1, 1)]);
+    let bad = excluding.issue(&Spec::leaf(&[]).cn(victim));
+    let got = verify(&[bad.der.clone(), excluding.der.clone()], &s_ex, &p, now());
+    assert!(is_constraint_violation(&got), "excluded subtree: {got:?}");
+    let fine = excluding.issue(&Spec::leaf(&[]).cn(HOST));
+    assert!(
+        verify(
+            &[fine.der.clone(), excluding.der.clone()],
+            &s_ex,
+            &smtp(),
+            now()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn pkix_usages_use_no_cn_ids_rfc9525() {
+    // RFC 9525 retires CN-IDs; rustls' own verifier never uses them. Under PKIX-TA/PKIX-EE
+    // only dNSName SANs count, with or without name constraints on the path.
+    let victim = "mx.victim.example";
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let int = root.issue(&Spec::ca("Constrained Int").permit(&["attacker.example"]));
+    let plain = root.issue(&Spec::ca("Plain Int"));
+    let g = |host: &str| Policy::generic(name(host)).with_pkix_roots(roots(&root));
+    for (ca, host) in [
+        (&int, victim),
+        (&int, "mx.attacker.example"),
+        (&plain, victim),
+    ] {
+        for leaf in [
+            ca.issue(&Spec::leaf(&[]).cn(host)),
+            ca.issue(&Spec::leaf(&[]).cn(host).ip("192.0.2.1")),
+        ] {
+            let chain = [leaf.der.clone(), ca.der.clone()];
+            for r in [
+                rec(&root.der, 0, 1, 1),
+                rec(&ca.der, 0, 1, 1),
+                rec(&leaf.der, 1, 1, 1),
+            ] {
+                let got = verify(&chain, &set([r.clone()]), &g(host), now());
+                assert!(
+                    matches!(got, Err(Error::NameMismatch { .. })),
+                    "{host} {r}: {got:?}"
+                );
+            }
+        }
+    }
+    // A dNSName SAN still works.
+    let ok = plain.issue(&Spec::leaf(&[victim]));
+    let chain = [ok.der.clone(), plain.der.clone()];
+    assert!(verify(&chain, &set([rec(&root.der, 0, 1, 1)]), &g(victim), now()).is_ok());
 }
 
 // ---------------------------------------------------------------- input errors
@@ -667,6 +885,156 @@ fn malformed_certificates_give_a_typed_error_with_depth() {
     assert_eq!(verify(&[], &s_ee, &smtp(), now()), Err(Error::EmptyChain));
 }
 
+/// The TLVs of `der` (definite lengths, as rcgen writes them), each whole.
+fn tlvs(mut der: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while !der.is_empty() {
+        let (len, header) = match der[1] {
+            n if n < 0x80 => (usize::from(n), 2),
+            n => {
+                let k = usize::from(n & 0x7f);
+                let len = der[2..2 + k]
+                    .iter()
+                    .fold(0, |acc, &b| (acc << 8) | usize::from(b));
+                (len, 2 + k)
+            }
+        };
+        out.push(der[..header + len].to_vec());
+        der = &der[header + len..];
+    }
+    out
+}
+
+/// A TLV of `tag` around `contents`.
+fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match contents.len() {
+        n if n < 0x80 => out.push(n as u8),
+        n if n < 0x100 => out.extend([0x81, n as u8]),
+        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(contents);
+    out
+}
+
+/// The contents of a TLV.
+fn contents(whole: &[u8]) -> &[u8] {
+    let header = if whole[1] < 0x80 {
+        2
+    } else {
+        2 + usize::from(whole[1] & 0x7f)
+    };
+    &whole[header..]
+}
+
+/// `cert` with its TBSCertificate fields rewritten by `edit` (the signature no longer
+/// verifies; DANE-EE never checks it).
+fn edit_tbs(
+    cert: &CertificateDer<'_>,
+    edit: impl FnOnce(&mut Vec<Vec<u8>>),
+) -> CertificateDer<'static> {
+    let outer = tlvs(contents(cert.as_ref()));
+    let mut fields = tlvs(contents(&outer[0]));
+    edit(&mut fields);
+    let tbs = tlv(0x30, &fields.concat());
+    CertificateDer::from(tlv(
+        0x30,
+        &[tbs, outer[1].clone(), outer[2].clone()].concat(),
+    ))
+}
+
+/// A subjectAltName extnValue holding one dNSName.
+fn san_value(dns: &str) -> Vec<u8> {
+    tlv(0x30, &tlv(0x82, dns.as_bytes()))
+}
+
+#[test]
+fn duplicate_extensions_are_malformed_rfc5280_4_2() {
+    // "A certificate MUST NOT include more than one instance of a particular extension."
+    // A second subjectAltName must not be read (nor ignored) under DANE-EE name checks.
+    let checked = generic().with_dane_ee_name_checks(true);
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let two_sans = root
+        .issue(&Spec::leaf(&[HOST]).extension(&[2, 5, 29, 17], &san_value("other.example.org")));
+    let two_others = root.issue(
+        &Spec::leaf(&[HOST])
+            .extension(&[1, 3, 6, 1, 4, 1, 99999, 1], &[0x05, 0x00])
+            .extension(&[1, 3, 6, 1, 4, 1, 99999, 1], &[0x05, 0x00]),
+    );
+    for leaf in [&two_sans, &two_others] {
+        let chain = [leaf.der.clone(), root.der.clone()];
+        let ee = set([rec(&leaf.der, 3, 1, 1)]);
+        let got = verify(&chain, &ee, &checked, now());
+        assert!(
+            matches!(got, Err(Error::MalformedCertificate { depth: 0, .. })),
+            "{got:?}"
+        );
+        // Without name checks DANE-EE reads no extension (RFC 7671 §5.1).
+        assert!(verify(&chain, &ee, &generic(), now()).is_ok());
+        // DANE-TA: rustls-webpki refuses such a leaf too.
+        assert!(verify(&chain, &set([rec(&root.der, 2, 1, 1)]), &smtp(), now()).is_err());
+    }
+}
+
+#[test]
+fn tbs_optional_fields_once_and_in_order_rfc5280_4_1() {
+    // TBSCertificate ends with issuerUniqueID [1], subjectUniqueID [2], extensions [3], each
+    // optional, at most once and in that order. A second [3] must not replace the first.
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let leaf = root.issue(&Spec::leaf(&["other.example.org"]));
+    let ee = set([rec(&leaf.der, 3, 1, 1)]);
+    let checked = generic().with_dane_ee_name_checks(true);
+    let unique_id = tlv(0x81, &[0x00, 0xaa]);
+    let second_exts = tlv(
+        0xa3,
+        &tlv(
+            0x30,
+            &tlv(
+                0x30,
+                &[tlv(0x06, &[0x55, 0x1d, 0x11]), tlv(0x04, &san_value(HOST))].concat(),
+            ),
+        ),
+    );
+    let before_exts = |extra: Vec<Vec<u8>>| {
+        edit_tbs(&leaf.der, |f| {
+            let at = f.len() - 1;
+            for (i, e) in extra.into_iter().enumerate() {
+                f.insert(at + i, e);
+            }
+        })
+    };
+    let shapes = [
+        (
+            "[3] [3]",
+            edit_tbs(&leaf.der, |f| f.push(second_exts.clone())),
+        ),
+        (
+            "[3] [1]",
+            edit_tbs(&leaf.der, |f| f.push(unique_id.clone())),
+        ),
+        (
+            "[1] [1] [3]",
+            before_exts(vec![unique_id.clone(), unique_id.clone()]),
+        ),
+        (
+            "[2] [1] [3]",
+            before_exts(vec![tlv(0x82, &[0x00, 0xbb]), unique_id.clone()]),
+        ),
+    ];
+    for (shape, bad) in shapes {
+        for policy in [generic(), checked.clone()] {
+            let got = verify(std::slice::from_ref(&bad), &ee, &policy, now());
+            assert!(
+                matches!(got, Err(Error::MalformedCertificate { depth: 0, .. })),
+                "{shape}: {got:?}"
+            );
+        }
+    }
+    // In order, once each: accepted (DANE-EE checks no signature).
+    let fine = before_exts(vec![unique_id.clone(), tlv(0x82, &[0x00, 0xbb])]);
+    assert!(verify(std::slice::from_ref(&fine), &ee, &generic(), now()).is_ok());
+}
+
 #[test]
 fn failures_map_to_tls_rpt_result_types_rfc8460_4_3() {
     use dane::TlsRptResult as R;
@@ -704,6 +1072,18 @@ fn failures_map_to_tls_rpt_result_types_rfc8460_4_3() {
             Error::EmptyChain,
             R::ValidationFailure,
             "validation-failure",
+        ),
+        (
+            Error::NameConstraintViolation {
+                name: "mx.victim.example".into(),
+            },
+            R::CertificateNotTrusted,
+            "certificate-not-trusted",
+        ),
+        (
+            Error::RawPublicKeyNameChecks,
+            R::CertificateHostMismatch,
+            "certificate-host-mismatch",
         ),
         (
             Error::NoPkixRoots,

@@ -55,6 +55,13 @@ pub struct Spec {
     pub not_before: (i32, u8, u8),
     pub not_after: (i32, u8, u8),
     pub eku: Vec<ExtendedKeyUsagePurpose>,
+    /// iPAddress subjectAltNames.
+    pub ips: Vec<std::net::IpAddr>,
+    /// nameConstraints: permitted and excluded dNSName subtrees (none: no extension).
+    pub permitted_dns: Vec<String>,
+    pub excluded_dns: Vec<String>,
+    /// Extra extensions, as (OID arcs, DER extnValue contents), added verbatim.
+    pub extra_exts: Vec<(Vec<u64>, Vec<u8>)>,
 }
 
 impl Spec {
@@ -67,6 +74,10 @@ impl Spec {
             not_before: (2025, 1, 1),
             not_after: (2027, 1, 1),
             eku: vec![ExtendedKeyUsagePurpose::ServerAuth],
+            ips: vec![],
+            permitted_dns: vec![],
+            excluded_dns: vec![],
+            extra_exts: vec![],
         }
     }
     pub fn ca(cn: &str) -> Self {
@@ -78,6 +89,10 @@ impl Spec {
             not_before: (2020, 1, 1),
             not_after: (2040, 1, 1),
             eku: vec![],
+            ips: vec![],
+            permitted_dns: vec![],
+            excluded_dns: vec![],
+            extra_exts: vec![],
         }
     }
     pub fn alg(mut self, alg: Alg) -> Self {
@@ -98,6 +113,26 @@ impl Spec {
         self
     }
 
+    pub fn ip(mut self, ip: &str) -> Self {
+        self.ips.push(ip.parse().unwrap());
+        self
+    }
+    /// nameConstraints with these permitted dNSName subtrees.
+    pub fn permit(mut self, dns: &[&str]) -> Self {
+        self.permitted_dns = dns.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    /// nameConstraints with these excluded dNSName subtrees.
+    pub fn exclude(mut self, dns: &[&str]) -> Self {
+        self.excluded_dns = dns.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    /// An extra extension (OID arcs, extnValue contents), not critical.
+    pub fn extension(mut self, oid: &[u64], value: &[u8]) -> Self {
+        self.extra_exts.push((oid.to_vec(), value.to_vec()));
+        self
+    }
+
     fn params(&self) -> CertificateParams {
         let mut p = CertificateParams::default();
         p.distinguished_name = rcgen::DistinguishedName::new();
@@ -107,6 +142,24 @@ impl Spec {
             .dns
             .iter()
             .map(|d| SanType::DnsName(d.clone().try_into().unwrap()))
+            .chain(self.ips.iter().map(|ip| SanType::IpAddress(*ip)))
+            .collect();
+        if !self.permitted_dns.is_empty() || !self.excluded_dns.is_empty() {
+            let subtrees = |names: &[String]| {
+                names
+                    .iter()
+                    .map(|n| rcgen::GeneralSubtree::DnsName(n.clone()))
+                    .collect()
+            };
+            p.name_constraints = Some(rcgen::NameConstraints {
+                permitted_subtrees: subtrees(&self.permitted_dns),
+                excluded_subtrees: subtrees(&self.excluded_dns),
+            });
+        }
+        p.custom_extensions = self
+            .extra_exts
+            .iter()
+            .map(|(oid, value)| rcgen::CustomExtension::from_oid_content(oid, value.clone()))
             .collect();
         p.not_before =
             rcgen::date_time_ymd(self.not_before.0, self.not_before.1, self.not_before.2);
