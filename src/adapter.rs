@@ -17,17 +17,34 @@
 //! rustls' `WebPkiServerVerifier`), or, only through [`danger::accept_unauthenticated`],
 //! accept an unauthenticated peer (RFC 7672 §2.2 opportunistic SMTP). A DANE *failure*
 //! (usable records, none matched) never falls back.
+//!
+//! **Session resumption.** rustls resumes a session (TLS 1.2 session ID or ticket, TLS 1.3
+//! PSK) without calling the verifier. A session is therefore accepted only if it was
+//! authenticated under the TLSA records, policy and no-usable-records choice that apply
+//! now: every `ClientConfig` the crate builds keeps its sessions in a [`DaneSessionStore`],
+//! which namespaces them by a digest of those (as Postfix keys its session cache by the
+//! TLSA RRset digest and security level), and a [`TlsaStore`] forgets a name's sessions
+//! whenever its entry is inserted, replaced or removed. A resumed handshake reports
+//! [`Outcome::Resumed`]. A config of your own around a [`DaneVerifier`] must use
+//! [`DaneVerifier::resumption`] (or `Resumption::disabled()`), never rustls' plain stores.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
+use pki_types::{CertificateDer, DnsName, ServerName, SubjectPublicKeyInfoDer, UnixTime};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{
+    ClientSessionMemoryCache, ClientSessionStore, Resumption, Tls12ClientSessionValue,
+    Tls13ClientSessionValue,
+};
 use rustls::crypto::CryptoProvider;
 use rustls::{
-    CertificateError, DigitallySignedStruct, OtherError, PeerMisbehaved, SignatureScheme,
+    CertificateError, DigitallySignedStruct, NamedGroup, OtherError, PeerMisbehaved,
+    SignatureScheme,
 };
+use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::names::ReferenceName;
@@ -90,6 +107,10 @@ pub enum Outcome {
     FallBack,
     /// No usable TLSA records; accepted unauthenticated (see [`danger`]).
     Unauthenticated,
+    /// A session resumed without a certificate, from an earlier handshake accepted under
+    /// the same TLSA records, policy and no-usable-records choice (see [`DaneSessionStore`]).
+    /// That handshake's outcome is not kept per session: log it when it happens.
+    Resumed,
 }
 
 impl fmt::Display for Outcome {
@@ -103,6 +124,9 @@ impl fmt::Display for Outcome {
             Self::Unauthenticated => {
                 f.write_str("Untrusted TLS connection (no usable TLSA records, unauthenticated)")
             }
+            Self::Resumed => f.write_str(
+                "Resumed TLS session (accepted earlier under the same TLSA records and policy)",
+            ),
         }
     }
 }
@@ -122,6 +146,34 @@ struct HostData {
     tlsa: Arc<TlsaSet>,
     names: Names,
     no_usable: NoUsableRecords,
+}
+
+impl HostData {
+    /// A digest of everything that decides whether a peer is accepted: the records (and
+    /// which are usable), the policy (profile, reference names, switches, roots, algorithms)
+    /// and the no-usable-records choice. Sessions are namespaced by it.
+    fn digest(&self, raw_public_keys: bool) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"dane session namespace 1\0");
+        self.tlsa.digest_into(&mut h);
+        let (tag, policy) = match &self.names {
+            Names::Policy(p) => (0u8, p),
+            Names::FromServerName(p) => (1, p),
+        };
+        h.update([tag]);
+        policy.digest_into(&mut h);
+        match &self.no_usable {
+            NoUsableRecords::Fail => h.update([0]),
+            NoUsableRecords::FallBack(v) => {
+                // By identity: the entry keeps the fallback verifier alive.
+                h.update([1]);
+                h.update((Arc::as_ptr(v).cast::<()>() as usize as u64).to_be_bytes());
+            }
+            NoUsableRecords::AcceptUnauthenticated(_) => h.update([2]),
+        }
+        h.update([u8::from(raw_public_keys)]);
+        h.finalize().into()
+    }
 }
 
 /// A rustls `ServerCertVerifier` that authenticates the server by TLSA records.
@@ -189,6 +241,11 @@ impl DaneVerifier {
 
     /// A verifier that looks up each handshake's `ServerName` in `store`, so one shared
     /// `ClientConfig` serves every host. A name without an entry fails the handshake.
+    ///
+    /// Session resumption skips this verifier: build the config with
+    /// [`client_config`](Self::client_config), or give a config of your own
+    /// [`resumption`](Self::resumption), so that a session resumes only under the entry it
+    /// was authenticated with (see [`DaneSessionStore`]).
     pub fn with_store(store: Arc<TlsaStore>, provider: Arc<CryptoProvider>) -> Self {
         Self {
             source: Source::Store(store),
@@ -231,9 +288,16 @@ impl DaneVerifier {
 
     /// A `ClientConfig` using this verifier, the same provider, the provider's default
     /// protocol versions (TLS 1.3 only when asking for raw public keys), no client
-    /// authentication, and session resumption off: a resumed session skips certificate
-    /// verification, so it would neither check the current TLSA records nor produce an
-    /// [`Outcome`]. (Re-enable it on the returned config if that is what you want.)
+    /// authentication, and session resumption through a [`DaneSessionStore`]
+    /// ([`resumption`](Self::resumption)): a session resumes only under the TLSA records,
+    /// policy and no-usable-records choice it was authenticated with.
+    ///
+    /// A resumed handshake does not call the verifier; its outcome is [`Outcome::Resumed`].
+    /// Do not replace `config.resumption` with rustls' own stores
+    /// (`Resumption::in_memory_sessions`, `Resumption::default`): they resume across
+    /// record and policy changes. To turn resumption off, set `Resumption::disabled()`; to
+    /// tune it, start from [`resumption`](Self::resumption) or
+    /// [`session_store`](Self::session_store).
     pub fn client_config(&self) -> Result<rustls::ClientConfig, rustls::Error> {
         let builder = rustls::ClientConfig::builder_with_provider(self.provider.clone());
         let builder = if self.raw_public_keys {
@@ -245,8 +309,35 @@ impl DaneVerifier {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(self.clone()))
             .with_no_client_auth();
-        config.resumption = rustls::client::Resumption::disabled();
+        config.resumption = self.resumption();
         Ok(config)
+    }
+
+    /// Session resumption for a `ClientConfig` using this verifier: rustls' defaults (256
+    /// hosts in memory, TLS 1.2 session IDs and tickets, TLS 1.3 tickets) behind a
+    /// [`DaneSessionStore`].
+    pub fn resumption(&self) -> Resumption {
+        Resumption::store(Arc::new(
+            self.session_store(Arc::new(ClientSessionMemoryCache::new(256))),
+        ))
+    }
+
+    /// A [`DaneSessionStore`] keeping this verifier's sessions in `inner`, for
+    /// `rustls::client::Resumption::store`.
+    pub fn session_store(&self, inner: Arc<dyn ClientSessionStore>) -> DaneSessionStore {
+        let source = match &self.source {
+            Source::Fixed(data) => {
+                let mut prefix = Sha256::new();
+                prefix.update(data.digest(self.raw_public_keys));
+                SessionSource::Fixed(prefix)
+            }
+            Source::Store(store) => SessionSource::Store(store.clone()),
+        };
+        DaneSessionStore {
+            inner,
+            source,
+            outcome: self.outcome.clone(),
+        }
     }
 
     /// How the last handshake verified by this verifier (or its clones) accepted the peer;
@@ -413,7 +504,10 @@ impl ServerCertVerifier for DaneVerifier {
         };
         let result = self.decide(data, &chain, intermediates, server_name, ocsp_response, now);
         let outcome = result.as_ref().ok().cloned();
-        if let Some(entry) = &entry {
+        if let (Some(entry), Source::Store(store)) = (&entry, &self.source) {
+            if outcome.is_some() {
+                store.accepted_under(&key(&server_name.to_str()), entry);
+            }
             *entry.outcome.lock().unwrap_or_else(PoisonError::into_inner) = outcome.clone();
         }
         *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = outcome;
@@ -480,9 +574,27 @@ impl ServerCertVerifier for DaneVerifier {
 /// should be removed when no longer needed. A handshake takes only a read lock. The outcome
 /// of the last handshake per name is kept for logging; with concurrent connections to one
 /// name it is the latest one's.
+///
+/// **Sessions.** With a [`DaneSessionStore`] (every config the crate builds has one), a
+/// session resumes only under the entry it was authenticated with: inserting, replacing or
+/// removing a name's entry forgets its sessions, even when the new data is the same. A
+/// TLS 1.3 ticket can arrive at any time on a connection accepted under an entry since
+/// replaced, and cannot be told apart from the others; so once a name has had a connection
+/// accepted under different records or policy than its current entry's, its sessions are
+/// no longer stored (every later handshake with it is a full one). Build a new store and
+/// config to start afresh. For that rule a removed entry under which a connection was
+/// accepted is remembered (its name, digest and records) until the name is inserted again.
 #[derive(Default)]
 pub struct TlsaStore {
-    hosts: RwLock<HashMap<String, Arc<Entry>>>,
+    hosts: RwLock<Hosts>,
+}
+
+#[derive(Default)]
+struct Hosts {
+    current: HashMap<String, Arc<Entry>>,
+    /// Removed entries that accepted a connection (or were held by a handshake when
+    /// removed): their connections may still deliver sessions.
+    retired: HashMap<String, Arc<Entry>>,
 }
 
 /// One host's data; a handshake keeps its entry, so the outcome lands where the decision
@@ -490,7 +602,21 @@ pub struct TlsaStore {
 struct Entry {
     data: HostData,
     outcome: Mutex<Option<Outcome>>,
+    /// [`HostData::digest`].
+    digest: [u8; 32],
+    /// This entry's namespace in the session store (name, digest, a generation unique to
+    /// the entry); `None` (never in practice) stores no sessions.
+    session_key: Option<ServerName<'static>>,
+    /// A handshake was accepted under this entry.
+    accepted: AtomicBool,
+    /// Sessions may be stored under this entry: no connection accepted under other data
+    /// for this name can be live.
+    sessions_ok: AtomicBool,
 }
+
+/// Entries get a generation each, so an entry replaced by the same data starts with no
+/// sessions.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 impl TlsaStore {
     /// An empty store.
@@ -524,23 +650,85 @@ impl TlsaStore {
             names: Names::Policy(policy_for(policy, provider)),
             no_usable,
         };
-        self.write().insert(
-            key(server_name),
-            Arc::new(Entry {
-                data,
-                outcome: Mutex::default(),
-            }),
-        );
+        let name = key(server_name);
+        let digest = data.digest(false);
+        let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
+        let mut h = Sha256::new();
+        h.update(b"dane store entry\0");
+        h.update((name.len() as u64).to_be_bytes());
+        h.update(name.as_bytes());
+        h.update(digest);
+        h.update(generation.to_be_bytes());
+        let entry = Entry {
+            data,
+            outcome: Mutex::default(),
+            digest,
+            session_key: namespace(h),
+            accepted: AtomicBool::new(false),
+            sessions_ok: AtomicBool::new(true),
+        };
+        let mut hosts = self.write();
+        let prior = match hosts.current.remove(&name) {
+            Some(p) => Some(p),
+            None => hosts.retired.remove(&name),
+        };
+        if let Some(prior) = prior {
+            let ok = prior.sessions_ok.load(Ordering::SeqCst)
+                && !(prior.accepted.load(Ordering::SeqCst) && prior.digest != digest);
+            entry.sessions_ok.store(ok, Ordering::SeqCst);
+        }
+        hosts.current.insert(name, Arc::new(entry));
     }
 
-    /// Removes a host's entry.
+    /// Removes a host's entry (and forgets its sessions).
     pub fn remove(&self, server_name: &str) {
-        self.write().remove(&key(server_name));
+        let name = key(server_name);
+        let mut hosts = self.write();
+        if let Some(entry) = hosts.current.remove(&name) {
+            // Held by a handshake (count > 1): it may still accept under it.
+            if entry.accepted.load(Ordering::SeqCst)
+                || !entry.sessions_ok.load(Ordering::SeqCst)
+                || Arc::strong_count(&entry) > 1
+            {
+                hosts.retired.insert(name, entry);
+            }
+        }
+    }
+
+    /// Records that a handshake was accepted under `entry`; if `entry` is no longer
+    /// `name`'s, that connection's sessions must not land under the current entry.
+    fn accepted_under(&self, name: &str, entry: &Arc<Entry>) {
+        {
+            // Under the read lock, so that insert/remove (write lock) see the flag, or
+            // this sees their change.
+            let hosts = self.read();
+            entry.accepted.store(true, Ordering::SeqCst);
+            if hosts
+                .current
+                .get(name)
+                .is_some_and(|current| Arc::ptr_eq(current, entry))
+            {
+                return;
+            }
+        }
+        let mut hosts = self.write();
+        let hosts = &mut *hosts;
+        match hosts.current.get(name).or_else(|| hosts.retired.get(name)) {
+            Some(now) if Arc::ptr_eq(now, entry) => {}
+            Some(now) => {
+                if now.digest != entry.digest || !entry.sessions_ok.load(Ordering::SeqCst) {
+                    now.sessions_ok.store(false, Ordering::SeqCst);
+                }
+            }
+            None => {
+                hosts.retired.insert(name.to_owned(), entry.clone());
+            }
+        }
     }
 
     /// The outcome of the last handshake with `server_name`.
     pub fn outcome(&self, server_name: &str) -> Option<Outcome> {
-        let entry = self.read().get(&key(server_name)).cloned()?;
+        let entry = self.read().current.get(&key(server_name)).cloned()?;
         entry
             .outcome
             .lock()
@@ -549,14 +737,17 @@ impl TlsaStore {
     }
 
     fn get(&self, server_name: &ServerName<'_>) -> Option<Arc<Entry>> {
-        self.read().get(&key(&server_name.to_str())).cloned()
+        self.read()
+            .current
+            .get(&key(&server_name.to_str()))
+            .cloned()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Entry>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Hosts> {
         self.hosts.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Entry>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Hosts> {
         self.hosts.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -564,11 +755,280 @@ impl TlsaStore {
 impl fmt::Debug for TlsaStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsaStore")
-            .field("hosts", &self.read().len())
+            .field("hosts", &self.read().current.len())
             .finish()
     }
 }
 
 fn key(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
+/// The session-store name for a namespace digest: `<32 hex digits>.dane.invalid`.
+fn namespace(h: Sha256) -> Option<ServerName<'static>> {
+    let digest = h.finalize();
+    let mut name = String::with_capacity(45);
+    for b in &digest[..16] {
+        name.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        name.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    name.push_str(".dane.invalid");
+    DnsName::try_from(name).ok().map(ServerName::DnsName)
+}
+
+/// A rustls `ClientSessionStore` that keeps a session only for the TLSA data it was
+/// authenticated with; every `ClientConfig` the crate builds uses one
+/// ([`DaneVerifier::resumption`], [`DaneVerifier::session_store`]).
+///
+/// rustls resumes a session (TLS 1.2 session ID or ticket, TLS 1.3 PSK) without calling
+/// the certificate verifier, so a plain store would carry an authentication across a change
+/// of records or policy: a session made under [`danger::accept_unauthenticated`] would
+/// resume after the host published records that the server does not match. This store
+/// keys each session by the `ServerName` *and* a digest of the TLSA records, the policy
+/// (profile, reference names, switches) and the [`NoUsableRecords`] choice (as Postfix keys
+/// its session cache by the TLSA RRset digest and security level):
+/// - for a one-host verifier ([`DaneVerifier::new`], [`DaneVerifier::for_server_name`]) the
+///   data never changes, so sessions resume while the config is reused;
+/// - for a [`TlsaStore`], each entry is its own namespace: inserting, replacing or removing
+///   a name's entry forgets its sessions (see [`TlsaStore`] for the rule on connections
+///   still open under an older entry), and a name without an entry has none.
+///
+/// A resumed handshake records [`Outcome::Resumed`] (in [`DaneVerifier::outcome`] and
+/// [`TlsaStore::outcome`]); if the server declines the session, the full handshake's
+/// outcome replaces it.
+pub struct DaneSessionStore {
+    inner: Arc<dyn ClientSessionStore>,
+    source: SessionSource,
+    outcome: Arc<Mutex<Option<Outcome>>>,
+}
+
+enum SessionSource {
+    /// One host's data: its digest, hashed with each `ServerName`.
+    Fixed(Sha256),
+    Store(Arc<TlsaStore>),
+}
+
+/// Where a name's sessions live now.
+enum Slot {
+    Fixed(ServerName<'static>),
+    Entry(Arc<Entry>, ServerName<'static>),
+}
+
+impl Slot {
+    fn key(&self) -> &ServerName<'static> {
+        match self {
+            Self::Fixed(k) | Self::Entry(_, k) => k,
+        }
+    }
+}
+
+impl DaneSessionStore {
+    fn slot(&self, server_name: &ServerName<'_>) -> Option<Slot> {
+        match &self.source {
+            SessionSource::Fixed(prefix) => {
+                let mut h = prefix.clone();
+                let name = server_name.to_str();
+                h.update((name.len() as u64).to_be_bytes());
+                h.update(name.as_bytes());
+                namespace(h).map(Slot::Fixed)
+            }
+            SessionSource::Store(store) => {
+                let entry = store.get(server_name)?;
+                let key = entry.session_key.clone()?;
+                Some(Slot::Entry(entry, key))
+            }
+        }
+    }
+
+    /// The slot to store a new session in, if sessions may be stored there now.
+    fn slot_to_store(&self, server_name: &ServerName<'_>) -> Option<Slot> {
+        let slot = self.slot(server_name)?;
+        if let Slot::Entry(entry, _) = &slot {
+            // An entry that accepted nothing yet cannot have made this session.
+            if !(entry.accepted.load(Ordering::SeqCst) && entry.sessions_ok.load(Ordering::SeqCst))
+            {
+                return None;
+            }
+        }
+        Some(slot)
+    }
+
+    /// The slot to resume from; records the outcome of a resumption.
+    fn slot_to_resume(&self, server_name: &ServerName<'_>) -> Option<Slot> {
+        let slot = self.slot(server_name)?;
+        if let Slot::Entry(entry, _) = &slot
+            && !entry.sessions_ok.load(Ordering::SeqCst)
+        {
+            return None;
+        }
+        Some(slot)
+    }
+
+    fn resuming(&self, slot: &Slot) {
+        if let Slot::Entry(entry, _) = slot {
+            *entry.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(Outcome::Resumed);
+        }
+        *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(Outcome::Resumed);
+    }
+}
+
+impl fmt::Debug for DaneSessionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DaneSessionStore")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientSessionStore for DaneSessionStore {
+    fn set_kx_hint(&self, server_name: ServerName<'static>, group: NamedGroup) {
+        if let Some(slot) = self.slot(&server_name) {
+            self.inner.set_kx_hint(slot.key().clone(), group);
+        }
+    }
+
+    fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<NamedGroup> {
+        self.inner.kx_hint(self.slot(server_name)?.key())
+    }
+
+    fn set_tls12_session(&self, server_name: ServerName<'static>, value: Tls12ClientSessionValue) {
+        if let Some(slot) = self.slot_to_store(&server_name) {
+            self.inner.set_tls12_session(slot.key().clone(), value);
+        }
+    }
+
+    fn tls12_session(&self, server_name: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        let slot = self.slot_to_resume(server_name)?;
+        let value = self.inner.tls12_session(slot.key())?;
+        self.resuming(&slot);
+        Some(value)
+    }
+
+    fn remove_tls12_session(&self, server_name: &ServerName<'static>) {
+        if let Some(slot) = self.slot(server_name) {
+            self.inner.remove_tls12_session(slot.key());
+        }
+    }
+
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: Tls13ClientSessionValue,
+    ) {
+        if let Some(slot) = self.slot_to_store(&server_name) {
+            self.inner.insert_tls13_ticket(slot.key().clone(), value);
+        }
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<Tls13ClientSessionValue> {
+        let slot = self.slot_to_resume(server_name)?;
+        let value = self.inner.take_tls13_ticket(slot.key())?;
+        self.resuming(&slot);
+        Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tlsa;
+
+    fn records(b: u8) -> TlsaSet {
+        TlsaSet::new([Tlsa::new(3, 1, 1, [b; 32])])
+    }
+
+    fn sessions_ok(store: &TlsaStore, name: &str) -> bool {
+        store.read().current[name]
+            .sessions_ok
+            .load(Ordering::SeqCst)
+    }
+
+    /// A handshake decided under an entry that was replaced (or removed) meanwhile: its
+    /// sessions must not land under the current entry.
+    #[test]
+    fn acceptance_under_a_replaced_entry_stops_sessions_for_the_name() {
+        let p = rustls::crypto::ring::default_provider();
+        let policy = || Policy::smtp(ReferenceName::new("mx.example.net").unwrap());
+        let store = TlsaStore::new();
+        let name = "mx.example.net";
+        store.insert(name, records(1), policy(), &p);
+        let old = store.read().current[name].clone();
+        // Replaced by the same data: a late acceptance under the old one is harmless.
+        store.insert(name, records(1), policy(), &p);
+        store.accepted_under(name, &old);
+        assert!(sessions_ok(&store, name));
+        // Replaced by other data while a handshake held the old entry.
+        let old = store.read().current[name].clone();
+        store.insert(name, records(2), policy(), &p);
+        assert!(sessions_ok(&store, name));
+        store.accepted_under(name, &old);
+        assert!(!sessions_ok(&store, name));
+        // ... and that sticks across later inserts.
+        store.insert(name, records(1), policy(), &p);
+        assert!(!sessions_ok(&store, name));
+
+        // Removed while held, accepted afterwards, inserted again with other data.
+        let name = "mx2.example.net";
+        store.insert(name, records(1), policy(), &p);
+        let old = store.read().current[name].clone();
+        store.remove(name);
+        store.accepted_under(name, &old);
+        drop(old);
+        store.insert(name, records(2), policy(), &p);
+        assert!(!sessions_ok(&store, name));
+        // A removed entry nothing held nor accepted under leaves nothing behind.
+        let name = "mx3.example.net";
+        store.insert(name, records(1), policy(), &p);
+        store.remove(name);
+        assert!(store.read().retired.is_empty() || !store.read().retired.contains_key(name));
+        store.insert(name, records(2), policy(), &p);
+        assert!(sessions_ok(&store, name));
+    }
+
+    #[test]
+    fn the_digest_covers_records_policy_and_no_usable_choice() {
+        let p = rustls::crypto::ring::default_provider();
+        let data = |tlsa, policy: Policy, no_usable| HostData {
+            tlsa: Arc::new(tlsa),
+            names: Names::Policy(policy_for(policy, &p)),
+            no_usable,
+        };
+        let mx = || Policy::smtp(ReferenceName::new("mx.example.net").unwrap());
+        let base = data(records(1), mx(), NoUsableRecords::Fail).digest(false);
+        assert_eq!(
+            base,
+            data(records(1), mx(), NoUsableRecords::Fail).digest(false)
+        );
+        for other in [
+            data(records(2), mx(), NoUsableRecords::Fail).digest(false),
+            data(records(1), mx(), NoUsableRecords::Fail).digest(true),
+            data(records(1), mx(), danger::accept_unauthenticated()).digest(false),
+            data(
+                records(1),
+                mx().with_reference_name(ReferenceName::new("example.net").unwrap()),
+                NoUsableRecords::Fail,
+            )
+            .digest(false),
+            data(
+                records(1),
+                mx().with_dane_ee_name_checks(true),
+                NoUsableRecords::Fail,
+            )
+            .digest(false),
+            data(
+                TlsaSet::with_digest_order(
+                    [Tlsa::new(3, 1, 1, [1; 32])],
+                    &[crate::Matching::Sha512],
+                ),
+                mx(),
+                NoUsableRecords::Fail,
+            )
+            .digest(false),
+        ] {
+            assert_ne!(base, other);
+        }
+    }
 }

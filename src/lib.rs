@@ -142,7 +142,7 @@ mod rrset;
 mod verify;
 
 #[cfg(feature = "rustls")]
-pub use adapter::{DaneVerifier, NoUsableRecords, Outcome, TlsaStore, danger};
+pub use adapter::{DaneSessionStore, DaneVerifier, NoUsableRecords, Outcome, TlsaStore, danger};
 pub use error::{Error, TlsRptResult, TlsaParseError};
 pub use names::{InvalidName, ReferenceName};
 /// The certificate, key and time types shared with rustls and rustls-webpki.

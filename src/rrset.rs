@@ -112,6 +112,23 @@ impl TlsaSet {
         }
     }
 
+    /// Feeds the records and their status (which reflects the digest order) into `h`.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn digest_into(&self, h: &mut sha2::Sha256) {
+        use sha2::Digest;
+        h.update((self.records.len() as u64).to_be_bytes());
+        for (r, status) in self.records.iter().zip(&self.status) {
+            h.update([
+                u8::from(r.usage()),
+                u8::from(r.selector()),
+                u8::from(r.matching()),
+                u8::from(*status == RecordStatus::Usable),
+            ]);
+            h.update((r.data().len() as u64).to_be_bytes());
+            h.update(r.data());
+        }
+    }
+
     /// All records, usable or not, in the order given.
     pub fn records(&self) -> &[Tlsa] {
         &self.records

@@ -129,6 +129,28 @@ impl Policy {
         self
     }
 
+    /// Feeds everything that decides a verification into `h` (session resumption is keyed
+    /// by it): profile, reference names, switches, roots and algorithms (by identity).
+    #[cfg(feature = "rustls")]
+    pub(crate) fn digest_into(&self, h: &mut Sha256) {
+        h.update([
+            u8::from(self.profile == Profile::Smtp),
+            u8::from(self.dane_ee_name_checks),
+            u8::from(self.pkix_usages),
+        ]);
+        h.update((self.names.len() as u64).to_be_bytes());
+        for n in &self.names {
+            h.update((n.as_str().len() as u64).to_be_bytes());
+            h.update(n.as_str().as_bytes());
+        }
+        // Roots and algorithms by identity: the caller keeps them alive as long as the
+        // policy, so equal addresses mean the same objects.
+        let roots = self.roots.as_ref().map_or(0, |r| Arc::as_ptr(r) as usize);
+        h.update((roots as u64).to_be_bytes());
+        h.update((self.algs.as_ptr() as usize as u64).to_be_bytes());
+        h.update((self.algs.len() as u64).to_be_bytes());
+    }
+
     /// The profile.
     pub fn profile(&self) -> Profile {
         self.profile

@@ -490,3 +490,263 @@ impl rustls::server::ResolvesServerCert for Always {
         Some(self.0.clone())
     }
 }
+
+// ---- Session resumption across TLSA changes -------------------------------------------
+
+/// How the server offers resumption.
+#[derive(Clone, Copy, Debug)]
+enum Resume {
+    /// TLS 1.2 session IDs (the server's session cache).
+    Tls12SessionId,
+    /// TLS 1.2 RFC 5077 tickets.
+    Tls12Ticket,
+    /// TLS 1.3 PSK from stateful tickets (the server's session cache).
+    Tls13Stateful,
+    /// TLS 1.3 PSK from stateless tickets.
+    Tls13Ticket,
+}
+
+const RESUME_MODES: [Resume; 4] = [
+    Resume::Tls12SessionId,
+    Resume::Tls12Ticket,
+    Resume::Tls13Stateful,
+    Resume::Tls13Ticket,
+];
+
+fn resuming_server(h: &Hierarchy, mode: Resume) -> Arc<ServerConfig> {
+    let version = match mode {
+        Resume::Tls12SessionId | Resume::Tls12Ticket => &TLS12,
+        Resume::Tls13Stateful | Resume::Tls13Ticket => &TLS13,
+    };
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(h.chain2(), h.leaf.private_key())
+        .unwrap();
+    if matches!(mode, Resume::Tls12Ticket | Resume::Tls13Ticket) {
+        config.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
+    }
+    Arc::new(config)
+}
+
+/// One connection with `config` (the same `Arc` each time, so its session store is
+/// shared), exchanging a line; returns how the handshake went.
+async fn connect_kind(
+    addr: SocketAddr,
+    config: &Arc<rustls::ClientConfig>,
+    name: &str,
+) -> Result<rustls::HandshakeKind, rustls::Error> {
+    let connector = tokio_rustls::TlsConnector::from(config.clone());
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let server_name = ServerName::try_from(name.to_owned()).unwrap();
+    let mut tls = connector.connect(server_name, tcp).await.map_err(|e| {
+        e.into_inner()
+            .and_then(|i| i.downcast::<rustls::Error>().ok())
+            .map(|b| *b)
+            .unwrap_or(rustls::Error::General("I/O error".into()))
+    })?;
+    tls.write_all(b"ping\n").await.unwrap();
+    let mut buf = Vec::new();
+    // Reading to the end also takes in TLS 1.3 tickets.
+    tls.read_to_end(&mut buf).await.unwrap();
+    assert_eq!(buf, b"ping\n");
+    Ok(tls.get_ref().1.handshake_kind().unwrap())
+}
+
+/// A record set that matches nothing the tests serve.
+fn unusable_records(h: &Hierarchy) -> TlsaSet {
+    TlsaSet::new([Tlsa::new(255, 1, 1, rec(&h.leaf.der, 3, 1, 1).data())])
+}
+
+#[tokio::test]
+async fn a_session_made_unauthenticated_does_not_resume_after_records_appear() {
+    use rustls::HandshakeKind::{Full, Resumed};
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let other = Hierarchy::new(Alg::P256, &[HOST]);
+    let p = provider();
+    for mode in RESUME_MODES {
+        let addr = serve(resuming_server(&h, mode)).await;
+        let store = Arc::new(TlsaStore::new());
+        store.insert_with(
+            HOST,
+            unusable_records(&h),
+            smtp(HOST),
+            &p,
+            danger::accept_unauthenticated(),
+        );
+        let config = Arc::new(
+            DaneVerifier::with_store(store.clone(), p.clone())
+                .client_config()
+                .unwrap(),
+        );
+        assert_eq!(connect_kind(addr, &config, HOST).await.unwrap(), Full);
+        assert_eq!(store.outcome(HOST), Some(Outcome::Unauthenticated));
+        // The sessions resume while nothing changes.
+        assert_eq!(
+            connect_kind(addr, &config, HOST).await.unwrap(),
+            Resumed,
+            "{mode:?}"
+        );
+        // Usable records that do not match the server: the DANE failure, not a resumption.
+        store.insert(
+            HOST,
+            TlsaSet::new([rec(&other.leaf.der, 3, 1, 1)]),
+            smtp(HOST),
+            &p,
+        );
+        let e = connect_kind(addr, &config, HOST).await.unwrap_err();
+        assert_eq!(dane_error(&e), &Error::NoMatch, "{mode:?}");
+        assert_eq!(store.outcome(HOST), None, "{mode:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_session_resumes_only_under_the_records_and_policy_it_was_authenticated_with() {
+    use rustls::HandshakeKind::{Full, Resumed};
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let p = provider();
+    for mode in RESUME_MODES {
+        let addr = serve(resuming_server(&h, mode)).await;
+        let store = Arc::new(TlsaStore::new());
+        let ee = || TlsaSet::new([rec(&h.leaf.der, 3, 1, 1)]);
+        store.insert(HOST, ee(), smtp(HOST), &p);
+        let config = Arc::new(
+            DaneVerifier::with_store(store.clone(), p.clone())
+                .client_config()
+                .unwrap(),
+        );
+        assert_eq!(connect_kind(addr, &config, HOST).await.unwrap(), Full);
+        assert!(matches!(store.outcome(HOST), Some(Outcome::Dane(_))));
+        // Nothing changed: resumed, and the outcome says so.
+        assert_eq!(
+            connect_kind(addr, &config, HOST).await.unwrap(),
+            Resumed,
+            "{mode:?}"
+        );
+        assert_eq!(store.outcome(HOST), Some(Outcome::Resumed), "{mode:?}");
+        // Other records that also match: a full handshake under them.
+        store.insert(
+            HOST,
+            TlsaSet::new([rec(&h.intermediate.der, 2, 1, 1)]),
+            smtp(HOST),
+            &p,
+        );
+        assert_eq!(
+            connect_kind(addr, &config, HOST).await.unwrap(),
+            Full,
+            "{mode:?}"
+        );
+        assert!(
+            matches!(store.outcome(HOST), Some(Outcome::Dane(v)) if v.usage() == CertUsage::DaneTa),
+            "{mode:?}"
+        );
+        // Same records, another policy (another reference name): a full handshake too.
+        store.insert(
+            HOST,
+            TlsaSet::new([rec(&h.intermediate.der, 2, 1, 1)]),
+            smtp(HOST).with_reference_name(ReferenceName::new("example.net").unwrap()),
+            &p,
+        );
+        assert_eq!(
+            connect_kind(addr, &config, HOST).await.unwrap(),
+            Full,
+            "{mode:?}"
+        );
+        // Removed: no entry, no resumption, the handshake fails closed.
+        store.remove(HOST);
+        let e = connect_kind(addr, &config, HOST).await.unwrap_err();
+        assert!(
+            matches!(dane_error(&e), Error::Unsupported(_)),
+            "{mode:?}: {e:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn same_data_reinserted_forgets_sessions_then_resumes_again_and_a_change_stops_them() {
+    use rustls::HandshakeKind::{Full, Resumed};
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let p = provider();
+    for mode in RESUME_MODES {
+        let addr = serve(resuming_server(&h, mode)).await;
+        let store = Arc::new(TlsaStore::new());
+        let ee = || TlsaSet::new([rec(&h.leaf.der, 3, 1, 1)]);
+        store.insert(HOST, ee(), smtp(HOST), &p);
+        // A config of the caller's own, given the crate's resumption.
+        let verifier = DaneVerifier::with_store(store.clone(), p.clone());
+        let mut config = rustls::ClientConfig::builder_with_provider(p.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier.clone()))
+            .with_no_client_auth();
+        config.resumption = verifier.resumption();
+        let config = Arc::new(config);
+        assert_eq!(connect_kind(addr, &config, HOST).await.unwrap(), Full);
+        assert_eq!(connect_kind(addr, &config, HOST).await.unwrap(), Resumed);
+        // The same data again (a TTL refresh): sessions forgotten, then made anew.
+        store.insert(HOST, ee(), smtp(HOST), &p);
+        assert_eq!(
+            connect_kind(addr, &config, HOST).await.unwrap(),
+            Full,
+            "{mode:?}"
+        );
+        assert_eq!(
+            connect_kind(addr, &config, HOST).await.unwrap(),
+            Resumed,
+            "{mode:?}"
+        );
+        assert_eq!(verifier.outcome(), Some(Outcome::Resumed));
+        // Other data after connections under the old: no session is stored any more, as a
+        // ticket from an old connection could not be told apart.
+        store.insert(
+            HOST,
+            TlsaSet::new([rec(&h.intermediate.der, 2, 1, 1)]),
+            smtp(HOST),
+            &p,
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                connect_kind(addr, &config, HOST).await.unwrap(),
+                Full,
+                "{mode:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_one_host_config_resumes_while_reused_and_reports_resumed() {
+    use rustls::HandshakeKind::{Full, Resumed};
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    for mode in RESUME_MODES {
+        let addr = serve(resuming_server(&h, mode)).await;
+        let v = DaneVerifier::new(
+            TlsaSet::new([rec(&h.leaf.der, 3, 1, 1)]),
+            smtp(HOST),
+            provider(),
+        );
+        let config = Arc::new(v.client_config().unwrap());
+        assert_eq!(connect_kind(addr, &config, HOST).await.unwrap(), Full);
+        assert!(matches!(v.outcome(), Some(Outcome::Dane(_))));
+        assert_eq!(
+            connect_kind(addr, &config, HOST).await.unwrap(),
+            Resumed,
+            "{mode:?}"
+        );
+        assert_eq!(v.outcome(), Some(Outcome::Resumed), "{mode:?}");
+        // Another verifier's config (other data) never resumes this one's sessions.
+        let other = DaneVerifier::new(
+            TlsaSet::new([rec(&h.intermediate.der, 2, 1, 1)]),
+            smtp(HOST),
+            provider(),
+        );
+        let config = Arc::new(other.client_config().unwrap());
+        assert_eq!(
+            connect_kind(addr, &config, HOST).await.unwrap(),
+            Full,
+            "{mode:?}"
+        );
+    }
+}
