@@ -313,6 +313,75 @@ pub(crate) fn relevant_records<'a>(
     }
 }
 
+/// For fuzzing and property tests only (not part of the API): reads `data` as a DNS message,
+/// gives each record a validator proof chosen by the low bits of its TTL (0 secure, 1
+/// insecure, 2 bogus, 3 indeterminate), and judges it as the answer to its first question
+/// (or `_25._tcp.example.` TLSA), with an optional validator verdict on the denial from the
+/// message ID. Returns `Ok` with what [`judge`] returned, rendered, or `Err` naming a broken
+/// invariant (a fuzz target panics on it); `None` when `data` is not a DNS message.
+#[doc(hidden)]
+pub fn judge_wire_for_fuzzing(data: &[u8]) -> Option<Result<String, String>> {
+    let mut message = hickory_proto::op::Message::from_vec(data).ok()?;
+    let proof = |ttl: u32| match ttl & 3 {
+        0 => Proof::Secure,
+        1 => Proof::Insecure,
+        2 => Proof::Bogus,
+        _ => Proof::Indeterminate,
+    };
+    for r in message
+        .answers
+        .iter_mut()
+        .chain(message.authorities.iter_mut())
+    {
+        r.proof = proof(r.ttl);
+    }
+    let (qname, qtype) = match message.queries.first() {
+        Some(q) => (q.name().clone(), q.query_type()),
+        None => (
+            Name::from_ascii("_25._tcp.example.").ok()?,
+            RecordType::TLSA,
+        ),
+    };
+    let nsec_proof = match message.metadata.id % 5 {
+        4 => None,
+        n => Some(proof(u32::from(n))),
+    };
+    let judged = judge(
+        &qname,
+        qtype,
+        message.metadata.response_code,
+        &message.answers,
+        &message.authorities,
+        nsec_proof,
+    );
+    // The invariants the resolver relies on, checked on every input.
+    if let Ok(Judgement::Answer(a)) = &judged {
+        match &a.kind {
+            AnswerKind::NoData { .. } | AnswerKind::NxDomain { .. } => {
+                // A denial names an SOA at or above the question.
+                let soa_ok = message
+                    .authorities
+                    .iter()
+                    .any(|r| matches!(r.data, RData::SOA(_)) && r.name.zone_of(&qname));
+                if !soa_ok {
+                    return Some(Err(format!(
+                        "a denial without an SOA at or above the name: {a:?}"
+                    )));
+                }
+                if a.security == Security::Secure && nsec_proof.is_some_and(|p| p != Proof::Secure)
+                {
+                    return Some(Err(format!("a secure denial the validator refused: {a:?}")));
+                }
+            }
+            AnswerKind::Records { rdata, .. } if rdata.is_empty() => {
+                return Some(Err("a positive answer without records".into()));
+            }
+            AnswerKind::Records { .. } => {}
+        }
+    }
+    Some(Ok(format!("{judged:?}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

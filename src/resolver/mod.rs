@@ -37,6 +37,8 @@ use crate::names::ReferenceName;
 use crate::record::Tlsa;
 use crate::rrset::TlsaSet;
 
+#[doc(hidden)]
+pub use answer::judge_wire_for_fuzzing;
 pub use answer::{AnswerKind, DnsAnswer, Security};
 /// The hickory-proto version whose types (`Name`, `RecordType`, `RData`) appear in this
 /// module's API.
