@@ -630,3 +630,55 @@ fn trusting_the_ad_bit_needs_a_loopback_resolver() {
     let local = ServerSettings::new("127.0.0.1:53".parse().unwrap());
     assert!(dane::resolver::TrustedAdSource::new(local).is_ok());
 }
+
+/// RFC 2181 §8: a cached answer's TTL counts down; plans say when they go stale.
+#[tokio::test]
+async fn cached_ttls_count_down_and_plans_expire_rfc2181_8() {
+    let (_dns, r) = setup().await;
+    let ttl = |l: &TlsaLookup| match l {
+        TlsaLookup::Secure { ttl, .. } => *ttl,
+        other => panic!("expected secure, got {other:?}"),
+    };
+    let first = r
+        .lookup_tlsa(25, "tcp", "mx.secure.dane.test")
+        .await
+        .unwrap();
+    assert!(ttl(&first) <= 300 && ttl(&first) >= 299, "{first:?}");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let later = r
+        .lookup_tlsa(25, "tcp", "mx.secure.dane.test")
+        .await
+        .unwrap();
+    assert!(
+        ttl(&later) <= 298,
+        "a cached TTL must count down: {later:?}"
+    );
+    let owner =
+        dane::resolver::hickory_proto::rr::Name::from_ascii("_25._tcp.mx.secure.dane.test.")
+            .unwrap();
+    let answer = r.query(&owner, RecordType::TLSA).await.unwrap();
+    assert!(answer.kind.ttl() <= 298, "{answer:?}");
+    let plan = r.smtp_targets("secure.dane.test", 25).await.unwrap();
+    let left = plan
+        .expires
+        .saturating_duration_since(std::time::Instant::now());
+    assert!(left <= Duration::from_secs(298), "{left:?}");
+    assert!(left >= Duration::from_secs(290), "{left:?}");
+    assert!(plan.targets.iter().all(|t| t.expires >= plan.expires));
+}
+
+/// A DNSSEC source asks DNS, never the hosts file or a built-in answer: `localhost.` goes to
+/// the server like any other name (which refuses it here: outside its zones).
+#[tokio::test]
+async fn the_validating_source_reads_no_hosts_file() {
+    let (dns, r) = setup().await;
+    dns.clear_queries();
+    let localhost = dane::resolver::hickory_proto::rr::Name::from_ascii("localhost.").unwrap();
+    let answer = r.query(&localhost, RecordType::A).await;
+    assert!(answer.is_err(), "{answer:?}");
+    assert!(
+        dns.queries().iter().any(|q| q.name == localhost),
+        "{:?}",
+        dns.queries()
+    );
+}

@@ -35,13 +35,23 @@ impl TlsaMemo {
         self.by_host.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(super) fn get(&self, port: u16, proto: &str, host: &str) -> Option<TlsaLookup> {
+    /// The lookup with its TTL counted down to what is left of it (RFC 2181 §8), and when
+    /// it expires.
+    pub(super) fn get(&self, port: u16, proto: &str, host: &str) -> Option<(TlsaLookup, Instant)> {
         let map = self.lock();
         let e = map
             .get(host)?
             .iter()
             .find(|e| e.port == port && &*e.proto == proto)?;
-        (e.expires > Instant::now()).then(|| e.lookup.clone())
+        let now = Instant::now();
+        if e.expires <= now {
+            return None;
+        }
+        let mut lookup = e.lookup.clone();
+        if let TlsaLookup::Secure { ttl, .. } = &mut lookup {
+            *ttl = (*ttl).min(super::remaining_secs(e.expires, now));
+        }
+        Some((lookup, e.expires))
     }
 
     pub(super) fn insert(

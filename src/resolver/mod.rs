@@ -29,7 +29,7 @@ mod validating;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
@@ -110,7 +110,7 @@ pub enum TlsaLookup {
         /// Records whose RDATA could not be read as TLSA; counted, never silently dropped
         /// (they are unusable, RFC 7671 §4).
         malformed: usize,
-        /// The smallest TTL of the answer.
+        /// The smallest TTL of the answer; from the cache, the TTL left (RFC 2181 §8).
         ttl: u32,
         /// The TLSA base domain (the host the records were looked up for; a CNAME at the
         /// TLSA owner name does not change it, RFC 7671 §7).
@@ -186,12 +186,30 @@ impl<S: DnsSource> TlsaResolver<S> {
         }
     }
 
-    /// One cached, coalesced query.
+    /// One cached, coalesced query. The answer's TTL is what is left of it in the cache
+    /// (RFC 2181 §8: a cached answer's TTL counts down).
     pub async fn query(&self, name: &Name, rtype: RecordType) -> Result<DnsAnswer, LookupError> {
-        self.query_shared(name, rtype)
-            .await
-            .0
-            .map(Arc::unwrap_or_clone)
+        self.query_until(name, rtype).await.0
+    }
+
+    /// [`query`](Self::query), and when its answer (or failure) leaves the cache.
+    pub(crate) async fn query_until(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> (Result<DnsAnswer, LookupError>, Instant) {
+        let (answer, expires) = self.query_shared(name, rtype).await;
+        let answer = answer.map(|a| {
+            let mut a = Arc::unwrap_or_clone(a);
+            let left = remaining_secs(expires, Instant::now());
+            match &mut a.kind {
+                AnswerKind::Records { ttl, .. }
+                | AnswerKind::NoData { ttl }
+                | AnswerKind::NxDomain { ttl } => *ttl = (*ttl).min(left),
+            }
+            a
+        });
+        (answer, expires)
     }
 
     /// [`query`](Self::query) without copying the cached answer.
@@ -207,25 +225,54 @@ impl<S: DnsSource> TlsaResolver<S> {
             .await
     }
 
-    /// Looks up the TLSA RRset of `_<port>._<proto>.<host>`.
+    /// Looks up the TLSA RRset of `_<port>._<proto>.<host>`. A cached answer reports the
+    /// TTL left (RFC 2181 §8).
     pub async fn lookup_tlsa(
         &self,
         port: u16,
         proto: &str,
         host: &str,
     ) -> Result<TlsaLookup, LookupError> {
+        self.lookup_tlsa_until(port, proto, host).await.0
+    }
+
+    /// [`lookup_tlsa`](Self::lookup_tlsa), and when its answer (or failure) leaves the cache.
+    pub(crate) async fn lookup_tlsa_until(
+        &self,
+        port: u16,
+        proto: &str,
+        host: &str,
+    ) -> (Result<TlsaLookup, LookupError>, Instant) {
         // Hot path: a finished lookup for exactly these arguments, still in the cache.
         if let Some(hit) = self.memo.get(port, proto, host) {
-            return Ok(hit);
+            return (Ok(hit.0), hit.1);
         }
-        let base = ReferenceName::new(host)
-            .map_err(|e| LookupError::InvalidName(format!("{host}: {e}")))?;
-        let owner = tlsa_owner(port, proto, &base)?;
-        let (answer, expires) = self.query_shared(&owner, RecordType::TLSA).await;
-        let lookup = tlsa_from_answer(&*answer?, base);
+        let base = match ReferenceName::new(host) {
+            Ok(base) => base,
+            Err(e) => {
+                let e = LookupError::InvalidName(format!("{host}: {e}"));
+                return (Err(e), Instant::now());
+            }
+        };
+        let owner = match tlsa_owner(port, proto, &base) {
+            Ok(owner) => owner,
+            Err(e) => return (Err(e), Instant::now()),
+        };
+        let (answer, expires) = self.query_until(&owner, RecordType::TLSA).await;
+        let lookup = match answer {
+            Ok(answer) => tlsa_from_answer(&answer, base),
+            Err(e) => return (Err(e), expires),
+        };
         self.memo.insert(port, proto, host, &lookup, expires);
-        Ok(lookup)
+        (Ok(lookup), expires)
     }
+}
+
+/// Seconds left until `expires`, rounded up (a fresh answer keeps its TTL; 0 once passed).
+pub(crate) fn remaining_secs(expires: Instant, now: Instant) -> u32 {
+    let left = expires.saturating_duration_since(now);
+    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+    u32::try_from(secs).unwrap_or(u32::MAX)
 }
 
 /// `_<port>._<proto>.<host>.` as a DNS name.

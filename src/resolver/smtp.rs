@@ -2,6 +2,7 @@
 //! DANE status that decides how to connect.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
@@ -79,6 +80,10 @@ pub struct Target {
     pub insecure_addresses: Vec<IpAddr>,
     /// What DANE requires of connections to the secure addresses.
     pub status: DaneStatus,
+    /// When the first of the answers this target was decided on (addresses, TLSA RRset, or
+    /// a remembered failure) leaves the cache: decide again after it (RFC 7672 §2.2 caching
+    /// follows the DNS TTLs).
+    pub expires: Instant,
 }
 
 /// The result of [`TlsaResolver::smtp_targets`].
@@ -92,6 +97,9 @@ pub struct SmtpPlan {
     pub implicit_mx: bool,
     /// The targets in MX preference order; empty for a null MX (RFC 7505).
     pub targets: Vec<Target>,
+    /// When the first of the answers the plan was made from (the MX RRset and every
+    /// target's) leaves the cache: the plan is stale after it.
+    pub expires: Instant,
 }
 
 /// The result of [`TlsaResolver::srv_targets`].
@@ -101,6 +109,8 @@ pub struct SrvPlan {
     pub srv_secure: bool,
     /// The targets in priority order.
     pub targets: Vec<Target>,
+    /// When the first of the answers the plan was made from leaves the cache.
+    pub expires: Instant,
 }
 
 impl<S: DnsSource> TlsaResolver<S> {
@@ -113,7 +123,8 @@ impl<S: DnsSource> TlsaResolver<S> {
         let domain_name = fqdn(domain)?;
         let next_hop = ReferenceName::new(domain)
             .map_err(|e| LookupError::InvalidName(format!("{domain}: {e}")))?;
-        let mx = self.query(&domain_name, RecordType::MX).await?;
+        let (mx, mut expires) = self.query_until(&domain_name, RecordType::MX).await;
+        let mx = mx?;
         let mx_secure = mx.security == Security::Secure;
         let (hosts, implicit_mx) = match mx.kind {
             AnswerKind::Records { rdata, .. } => {
@@ -150,13 +161,16 @@ impl<S: DnsSource> TlsaResolver<S> {
                 profile: Profile::Smtp,
                 dane_applies: true,
             };
-            targets.push(self.target(host, preference, &how).await);
+            let target = self.target(host, preference, &how).await;
+            expires = expires.min(target.expires);
+            targets.push(target);
         }
         Ok(SmtpPlan {
             domain: domain_name,
             mx_secure,
             implicit_mx,
             targets,
+            expires,
         })
     }
 
@@ -170,7 +184,8 @@ impl<S: DnsSource> TlsaResolver<S> {
         domain: &str,
     ) -> Result<SrvPlan, LookupError> {
         let name = fqdn(&format!("_{service}._{proto}.{domain}"))?;
-        let srv = self.query(&name, RecordType::SRV).await?;
+        let (srv, mut expires) = self.query_until(&name, RecordType::SRV).await;
+        let srv = srv?;
         let srv_secure = srv.security == Security::Secure;
         let mut entries: Vec<(u16, u16, u16, Name)> = match srv.kind {
             AnswerKind::Records { rdata, .. } => rdata
@@ -195,11 +210,14 @@ impl<S: DnsSource> TlsaResolver<S> {
                 profile: Profile::Generic,
                 dane_applies: srv_secure,
             };
-            targets.push(self.target(host, priority, &how).await);
+            let target = self.target(host, priority, &how).await;
+            expires = expires.min(target.expires);
+            targets.push(target);
         }
         Ok(SrvPlan {
             srv_secure,
             targets,
+            expires,
         })
     }
 
@@ -213,6 +231,8 @@ impl<S: DnsSource> TlsaResolver<S> {
             secure_addresses: Vec::new(),
             insecure_addresses: Vec::new(),
             status: DaneStatus::Opportunistic,
+            // Lowered by every lookup below (the first one always runs).
+            expires: far_future(),
         };
         let mut expanded: Option<Name> = None;
         // Insecure CNAME chains are followed for addresses too, but only a secure one may
@@ -223,7 +243,9 @@ impl<S: DnsSource> TlsaResolver<S> {
             // end: the same data (RFC 1034 §3.6.2), one validation step fewer. (hickory
             // 0.26.3 reports a validated CNAME followed by a validated NODATA as bogus.)
             let name = chain_end.as_ref().map_or(&host, |(end, _)| end);
-            match self.query(name, rtype).await {
+            let (answer, expires) = self.query_until(name, rtype).await;
+            t.expires = t.expires.min(expires);
+            match answer {
                 Ok(answer) => {
                     let chain_secure = chain_end.as_ref().is_none_or(|(_, secure)| *secure);
                     let secure = answer.security == Security::Secure && chain_secure;
@@ -272,7 +294,9 @@ impl<S: DnsSource> TlsaResolver<S> {
         }
         candidates.push(original.clone());
         for base in candidates {
-            match self.lookup_tlsa(port, proto, &base).await {
+            let (lookup, expires) = self.lookup_tlsa_until(port, proto, &base).await;
+            t.expires = t.expires.min(expires);
+            match lookup {
                 Ok(TlsaLookup::Secure { records, base, .. }) => {
                     let mut policy = match how.profile {
                         Profile::Smtp => Policy::smtp(base.clone()),
@@ -304,4 +328,11 @@ impl<S: DnsSource> TlsaResolver<S> {
         }
         t
     }
+}
+
+/// An instant later than any cache expiry.
+fn far_future() -> Instant {
+    let now = Instant::now();
+    now.checked_add(std::time::Duration::from_secs(u64::from(u32::MAX)))
+        .unwrap_or(now)
 }
