@@ -176,15 +176,15 @@ mod tests {
         let cache = Cache::new(CacheLimits::default());
         for i in 0..1000 {
             let name = Name::from_ascii(format!("n{i}.example.")).unwrap();
-            let never = cache.get_or_fetch(&name, RecordType::TLSA, || std::future::pending());
+            let never = cache.get_or_fetch(&name, RecordType::TLSA, std::future::pending);
             let r = tokio::time::timeout(Duration::from_micros(1), never).await;
             assert!(r.is_err());
         }
         assert_eq!(cache.pending_len(), 0);
         // Two waiters on one key: the entry stays while one still waits.
         let name = Name::from_ascii("shared.example.").unwrap();
-        let first = cache.get_or_fetch(&name, RecordType::A, || std::future::pending());
-        let second = cache.get_or_fetch(&name, RecordType::A, || std::future::pending());
+        let first = cache.get_or_fetch(&name, RecordType::A, std::future::pending);
+        let second = cache.get_or_fetch(&name, RecordType::A, std::future::pending);
         let mut first = Box::pin(first);
         let mut second = Box::pin(second);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
