@@ -23,6 +23,7 @@ use hickory_proto::rr::rdata::{A, AAAA, MX, NS, SRV, TLSA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 const T311: &str = "3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6";
+const WILD: &str = "3 1 1 eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
 const TIMEOUT: Duration = Duration::from_millis(600);
 
 fn n(s: &str) -> Name {
@@ -49,6 +50,9 @@ fn zones() -> ZoneSet {
         "0 5 5222 mx.secure.dane.test.",
     );
     z.add_str("secure", "notlsa", 300, RecordType::A, "127.0.0.1");
+    // A name with its own TLSA RRset below a TLSA wildcard with other data.
+    z.add_str("secure", "_25._tcp.w", 300, RecordType::TLSA, T311);
+    z.add_str("secure", "*._tcp.w", 300, RecordType::TLSA, WILD);
     z.add_str("rsa", "a", 300, RecordType::A, "127.0.0.1");
     z.add_str("insecure", "mx", 300, RecordType::A, "127.0.0.1");
     z.add_str("insecure", "_25._tcp.mx", 300, RecordType::TLSA, T311);
@@ -72,9 +76,12 @@ enum Target {
     Srv,
     /// `secure` DS (the delegation), through `lookup_tlsa`.
     Ds,
+    /// `_25._tcp.w.secure` TLSA: its own RRset, below a TLSA wildcard with other data.
+    WildSibling,
 }
 
-const TARGETS: [Target; 7] = [
+const TARGETS: [Target; 8] = [
+    Target::WildSibling,
     Target::Tlsa,
     Target::AbsentTlsa,
     Target::Mx,
@@ -94,6 +101,7 @@ impl Target {
             Self::Aaaa => (n("mx.secure.dane.test."), RecordType::AAAA),
             Self::Srv => (n("_xmpp._tcp.secure.dane.test."), RecordType::SRV),
             Self::Ds => (n("secure.dane.test."), RecordType::DS),
+            Self::WildSibling => (n("_25._tcp.w.secure.dane.test."), RecordType::TLSA),
         }
     }
 }
@@ -115,6 +123,11 @@ fn check_status(status: &DaneStatus) -> Result<(), String> {
 async fn outcome<S: DnsSource>(r: &TlsaResolver<S>, target: Target) -> Result<bool, String> {
     match target {
         Target::Tlsa | Target::Ds => match r.lookup_tlsa(25, "tcp", "mx.secure.dane.test").await {
+            Ok(TlsaLookup::Secure { records, .. }) if is_t311(&records) => Ok(true),
+            Ok(other) => Err(format!("{other:?}")),
+            Err(_) => Ok(false),
+        },
+        Target::WildSibling => match r.lookup_tlsa(25, "tcp", "w.secure.dane.test").await {
             Ok(TlsaLookup::Secure { records, .. }) if is_t311(&records) => Ok(true),
             Ok(other) => Err(format!("{other:?}")),
             Err(_) => Ok(false),
@@ -181,6 +194,7 @@ enum Forgery {
     DsDenialOfTheParent,
     CorruptedSignatures,
     ExpiredSignaturesReplayed,
+    ReplayedWildcardExpansion,
     ExtraRecordsEverySection,
     WrongId,
     WrongQuestion,
@@ -192,7 +206,8 @@ enum Forgery {
     Garbage,
 }
 
-const FORGERIES: [Forgery; 26] = [
+const FORGERIES: [Forgery; 27] = [
+    Forgery::ReplayedWildcardExpansion,
     Forgery::NxDomainUnrelatedInsecureSoa,
     Forgery::NoDataUnrelatedInsecureSoa,
     Forgery::NxDomainDeepInsecureSoa,
@@ -246,6 +261,7 @@ struct Replay {
     other_zone_denial: Vec<Record>,
     insecure_denial: Vec<Record>,
     expired_tlsa: Message,
+    wildcard_tlsa: Message,
 }
 
 impl Replay {
@@ -264,6 +280,12 @@ impl Replay {
             expired_tlsa: forge::fetch(
                 server,
                 &n("_25._tcp.mx.expired.dane.test."),
+                RecordType::TLSA,
+            )
+            .await,
+            wildcard_tlsa: forge::fetch(
+                server,
+                &n("_99._tcp.w.secure.dane.test."),
                 RecordType::TLSA,
             )
             .await,
@@ -444,6 +466,17 @@ fn rule(f: Forgery, target: Target, replay: &Replay) -> Rule {
                 }
                 Verdict::Reply(m)
             }
+            Forgery::ReplayedWildcardExpansion => {
+                // A real wildcard expansion (TLSA and its RRSIG, whose labels field names the
+                // wildcard) moved to the attacked name, without the denial of that name.
+                let mut m = forge::response(q, ResponseCode::NoError, vec![], vec![], vec![]);
+                for r in &replay.wildcard_tlsa.answers {
+                    let mut r = r.clone();
+                    r.name = qname.clone();
+                    m.add_answer(r);
+                }
+                Verdict::Reply(m)
+            }
             Forgery::ExtraRecordsEverySection => reply(resp.map(|mut m| {
                 m.answers.extend(junk());
                 m.authorities.extend(junk());
@@ -513,6 +546,9 @@ async fn row(
     let attacked = outcome(&resolver, target).await;
     proxy.set_rule(forge::pass_through());
     proxy.set_tcp(true);
+    // The validator remembers a failed validation for up to a second (and the resolver's
+    // error cache is off here): the truth must be back after that.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let after = outcome(&resolver, target).await;
     match (attacked, after) {
         (Err(v), _) => Err(format!("{f:?} on {target:?}: under attack: {v}")),

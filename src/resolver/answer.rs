@@ -20,6 +20,7 @@
 //!   negative answer.
 
 use hickory_proto::dnssec::Proof;
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
@@ -124,6 +125,20 @@ pub(crate) fn judge(
         code => return Err(LookupError::Rcode(code.to_string())),
     }
     let relevant = relevant_records(qname, qtype, answers);
+    // A record synthesised from a wildcard (its RRSIG has fewer labels than its owner) is
+    // proven only together with the NSEC/NSEC3 proof that no closer name exists (RFC 4035
+    // §5.3.4, RFC 5155 §8.8): the validator's verdict on that proof decides. A record signed
+    // under its own name needs no denial, whatever the validator thought of one.
+    let synthesised = relevant
+        .links
+        .iter()
+        .chain(relevant.rrset.iter())
+        .any(|r| wildcard_expanded(r, answers));
+    match nsec_proof {
+        Some(Proof::Bogus) if synthesised => return Err(LookupError::Bogus),
+        Some(p) if synthesised && p != Proof::Secure => return Err(LookupError::Indeterminate),
+        _ => {}
+    }
     // Every link of the chain, and the final RRset, must carry a proof.
     let chain_security = proof_security(relevant.links.iter().copied())?;
     let chain_ttl = relevant.links.iter().map(|r| r.ttl).min();
@@ -156,6 +171,19 @@ pub(crate) fn judge(
         });
     }
     judge_denial(qname, rcode, authorities, nsec_proof).map(Judgement::Answer)
+}
+
+/// Whether an RRSIG in `answers` over `record`'s RRset was made for a wildcard (RFC 4034
+/// §3.1.3: its labels field is smaller than the owner's label count).
+fn wildcard_expanded(record: &Record, answers: &[Record]) -> bool {
+    answers.iter().any(|r| match &r.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => {
+            r.name == record.name
+                && sig.input().type_covered == record.record_type()
+                && sig.input().num_labels < record.name.num_labels()
+        }
+        _ => false,
+    })
 }
 
 /// A denial (NODATA or NXDOMAIN) for `last`, the last name asked.
@@ -385,7 +413,7 @@ pub fn judge_wire_for_fuzzing(data: &[u8]) -> Option<Result<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
+    use hickory_proto::dnssec::rdata::{NSEC, RRSIG, SigInput};
     use hickory_proto::rr::rdata::{A, CNAME, SOA, TLSA};
 
     fn n(s: &str) -> Name {
@@ -650,6 +678,87 @@ mod tests {
             ),
             Err(LookupError::Bogus)
         );
+    }
+
+    fn rrsig_over(owner: &str, covered: RecordType, labels: u8) -> Record {
+        let input = SigInput {
+            type_covered: covered,
+            algorithm: hickory_proto::dnssec::Algorithm::ECDSAP256SHA256,
+            num_labels: labels,
+            original_ttl: 300,
+            sig_expiration: 0.into(),
+            sig_inception: 0.into(),
+            key_tag: 1,
+            signer_name: n("secure.dane.test."),
+        };
+        rec(
+            owner,
+            RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![0; 64]))),
+            Proof::Secure,
+        )
+    }
+
+    /// RFC 4035 §5.3.4: a wildcard expansion stands only with its denial of the closer name; a
+    /// replayed wildcard signature over a name that exists must not pass.
+    #[test]
+    fn rfc4035_5_3_4_wildcard_answer_needs_its_denial() {
+        let answers = [
+            rec(Q, tlsa(), Proof::Secure),
+            rrsig_over(Q, RecordType::TLSA, 3),
+        ];
+        for (proof, want) in [
+            (Some(Proof::Bogus), Err(LookupError::Bogus)),
+            (Some(Proof::Indeterminate), Err(LookupError::Indeterminate)),
+            (Some(Proof::Insecure), Err(LookupError::Indeterminate)),
+        ] {
+            let j = answer(judge(
+                &n(Q),
+                RecordType::TLSA,
+                ResponseCode::NoError,
+                &answers,
+                &[],
+                proof,
+            ));
+            assert_eq!(j, want, "{proof:?}");
+        }
+        let j = answer(judge(
+            &n(Q),
+            RecordType::TLSA,
+            ResponseCode::NoError,
+            &answers,
+            &[],
+            None,
+        ));
+        assert_eq!(j.unwrap().security, Security::Secure);
+        // Signed under its own name (labels = owner's): the denial's verdict is irrelevant.
+        let own = [
+            rec(Q, tlsa(), Proof::Secure),
+            rrsig_over(Q, RecordType::TLSA, 6),
+        ];
+        let j = judge(
+            &n(Q),
+            RecordType::TLSA,
+            ResponseCode::NoError,
+            &own,
+            &[],
+            Some(Proof::Bogus),
+        );
+        assert_eq!(answer(j).unwrap().security, Security::Secure);
+        // A wildcard CNAME link is held to the same rule.
+        let target = n("_25._tcp.mx.rsa.dane.test.");
+        let chain = [
+            rec(Q, RData::CNAME(CNAME(target)), Proof::Secure),
+            rrsig_over(Q, RecordType::CNAME, 4),
+        ];
+        let j = judge(
+            &n(Q),
+            RecordType::TLSA,
+            ResponseCode::NoError,
+            &chain,
+            &[],
+            Some(Proof::Bogus),
+        );
+        assert_eq!(j, Err(LookupError::Bogus));
     }
 
     #[test]

@@ -33,6 +33,9 @@ use super::source::{DnsSource, ServerSettings, TrustAnchor, dnskeys_from_ds};
 /// How many CNAME links a lookup follows (each a question of its own).
 const MAX_CHAIN: usize = 8;
 
+/// The longest time the validator remembers a failed validation.
+pub(crate) const NEGATIVE_VALIDATION_TTL: Duration = Duration::from_secs(1);
+
 /// How many full exchange timeouts one validated question may take.
 const MAX_SEQUENTIAL_EXCHANGES: u32 = 8;
 
@@ -113,14 +116,16 @@ impl ValidatingSource {
         let cx = Arc::new(PoolContext::new(opts, tls));
         let pool = NameServerPool::from_config(servers, cx, TokioRuntimeProvider::default());
         // Failed validations (bogus, and the transport failures inside a chain walk that
-        // hickory reports as bogus) are not remembered by the validator: one lost or forged
-        // packet must not keep a zone bogus after the attack. `TlsaResolver` remembers
-        // failures for `CacheLimits::error_ttl`.
+        // hickory reports as bogus) are remembered by the validator for at most a second
+        // (hickory's default: up to 60 s): one lost or forged packet must not keep a zone
+        // bogus after the attack. Not zero: within one lookup the validator meets the same
+        // RRsets many times, and without the memo a wrong anchor costs seconds of CPU.
+        // `TlsaResolver` remembers failures for `CacheLimits::error_ttl`.
         let handle = DnssecDnsHandle::with_trust_anchor(
             RetryDnsHandle::new(pool, settings.attempts.max(1)),
             Arc::new(anchors),
         )
-        .negative_validation_ttl(Duration::ZERO..=Duration::ZERO);
+        .negative_validation_ttl(Duration::ZERO..=NEGATIVE_VALIDATION_TTL);
         let mut options = DnsRequestOptions::default();
         options.recursion_desired = settings.recursion_desired;
         options.use_edns = true;
