@@ -673,3 +673,29 @@ async fn fault_matrix_trusted_ad_source_transport_faults_are_errors() {
     }
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
+
+/// A resolver that does not validate (here an authoritative server: AD is never set) would
+/// make every answer "insecure" in trusted-AD mode: `TrustedAdSource::connect` refuses it.
+#[tokio::test]
+async fn trusted_ad_source_refuses_a_non_validating_resolver() {
+    let dns = dns::start(zones()).await;
+    let r = TrustedAdSource::connect(settings(dns.addr), "dane.test").await;
+    assert!(
+        matches!(r, Err(dane::resolver::LookupError::Config(_))),
+        "{r:?}"
+    );
+    // Forging AD=1 on the probe is what an on-path attacker could do: that is why the
+    // source only trusts loopback (the probe is no defence against a forger).
+    let proxy = ForgingProxy::start(dns.addr).await;
+    proxy.set_rule(Arc::new(|_, _, resp: Option<Message>| {
+        reply(resp.map(|mut m| {
+            m.metadata.authentic_data = true;
+            m
+        }))
+    }));
+    assert!(
+        TrustedAdSource::connect(settings(proxy.addr), "dane.test")
+            .await
+            .is_ok()
+    );
+}

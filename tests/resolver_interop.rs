@@ -95,7 +95,10 @@ impl Lab {
         let ds = ValidatingSource::connect(&nsd, &TrustAnchor::DsText(self.ds.clone()))
             .await
             .unwrap();
-        let ad = TrustedAdSource::new(settings(self.resolver, true)).unwrap();
+        // The lab's Unbound validates from the lab's anchor: the probe must pass.
+        let ad = TrustedAdSource::connect(settings(self.resolver, true), "dane.test")
+            .await
+            .unwrap();
         vec![
             (
                 "local+dnskey",
@@ -480,4 +483,16 @@ async fn known_hickory_false_bogus_answers() {
             }
         }
     }
+}
+
+/// A "trusted" resolver that does not validate never sets AD: `connect` refuses it (NSD is
+/// authoritative and never sets AD; neither does Unbound for a zone it has no anchor for).
+#[tokio::test]
+async fn trusted_ad_source_refuses_a_resolver_that_does_not_validate() {
+    let Some(lab) = lab() else { return };
+    let nsd = TrustedAdSource::connect(settings(lab.auth, false), "dane.test").await;
+    assert!(matches!(nsd, Err(LookupError::Config(_))), "{nsd:?}");
+    // The lab's Unbound validates from the lab's anchor.
+    let unbound = TrustedAdSource::connect(settings(lab.resolver, true), "dane.test").await;
+    assert!(unbound.is_ok(), "{unbound:?}");
 }

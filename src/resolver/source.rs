@@ -104,6 +104,50 @@ impl TrustedAdSource {
         Self { settings }
     }
 
+    /// [`new`](Self::new), then a check that every configured resolver validates: each must
+    /// answer `signed_zone DNSKEY` with AD=1 and the DNSKEY RRset (use `"."`, the root, with a
+    /// resolver that validates from the IANA root; a test zone's apex with a resolver
+    /// configured with that zone's anchor). A resolver that does not validate never sets
+    /// AD, so every answer would read as "insecure" and switch DANE off everywhere: refuse to
+    /// start instead.
+    pub async fn connect(settings: ServerSettings, signed_zone: &str) -> Result<Self, LookupError> {
+        let source = Self::new(settings)?;
+        source.check_validates(signed_zone).await?;
+        Ok(source)
+    }
+
+    /// The check of [`connect`](Self::connect), for a source made with
+    /// [`dangerous_on_trusted_path`](Self::dangerous_on_trusted_path).
+    pub async fn check_validates(&self, signed_zone: &str) -> Result<(), LookupError> {
+        let zone = super::fqdn(signed_zone)?;
+        for &server in &self.settings.servers {
+            let one = Self {
+                settings: ServerSettings {
+                    servers: vec![server],
+                    ..self.settings.clone()
+                },
+            };
+            let response = one.raw_query(&zone, RecordType::DNSKEY).await?;
+            let has_keys = response
+                .answers
+                .iter()
+                .any(|r| r.record_type() == RecordType::DNSKEY && r.name == zone);
+            if response.metadata.response_code != ResponseCode::NoError
+                || !response.metadata.authentic_data
+                || !has_keys
+            {
+                return Err(LookupError::Config(format!(
+                    "{server} does not validate DNSSEC: its answer to {zone} DNSKEY has \
+                     {} and AD={} (a resolver that does not validate would make every \
+                     answer look insecure)",
+                    if has_keys { "the keys" } else { "no keys" },
+                    u8::from(response.metadata.authentic_data),
+                )));
+            }
+        }
+        Ok(())
+    }
+
     async fn exchange(
         &self,
         server: SocketAddr,
