@@ -149,6 +149,12 @@ impl Cache {
         self.lock().pending.len()
     }
 
+    /// (cached answers, pending lookups).
+    pub(super) fn sizes(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.ready.len(), inner.pending.len())
+    }
+
     fn lifetime(&self, answer: &Answer) -> Duration {
         match answer {
             Ok(a) => match a.kind {

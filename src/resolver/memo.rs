@@ -35,6 +35,11 @@ impl TlsaMemo {
         self.by_host.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Hosts with an entry.
+    pub(super) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
     /// The lookup with its TTL counted down to what is left of it (RFC 2181 §8), and when
     /// it expires.
     pub(super) fn get(&self, port: u16, proto: &str, host: &str) -> Option<(TlsaLookup, Instant)> {

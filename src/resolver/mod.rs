@@ -158,6 +158,18 @@ impl Default for CacheLimits {
     }
 }
 
+/// What [`TlsaResolver::cache_stats`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Answers (and remembered failures) in the answer cache.
+    pub answers: usize,
+    /// Lookups under way (each with at least one caller waiting).
+    pub pending: usize,
+    /// Hosts in the memo of finished TLSA lookups.
+    pub tlsa_hosts: usize,
+}
+
 /// TLSA lookups, and the SMTP and SRV policies, over a [`DnsSource`], with a cache.
 pub struct TlsaResolver<S> {
     source: S,
@@ -183,6 +195,17 @@ impl<S: DnsSource> TlsaResolver<S> {
             source,
             cache: cache::Cache::new(limits),
             memo: memo::TlsaMemo::new(limits.max_entries),
+        }
+    }
+
+    /// Sizes of the caches, for monitoring (each is bounded by
+    /// [`CacheLimits::max_entries`], the pending lookups by the callers waiting).
+    pub fn cache_stats(&self) -> CacheStats {
+        let (answers, pending) = self.cache.sizes();
+        CacheStats {
+            answers,
+            pending,
+            tlsa_hosts: self.memo.len(),
         }
     }
 
