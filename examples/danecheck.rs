@@ -19,15 +19,29 @@
 //!                        [--ehlo NAME] [--dane-ee-name-check] [--digest-order sha512,sha256]
 //!                        [--timeout SECS] [--json] HOST[:PORT]
 //! danecheck tlsa [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
-//!                [--port 25] [--json] HOST
+//!                [--port 25] [--profile smtp|generic] [--json] HOST
 //! danecheck smtp [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
 //!                [--smtp-port 25] [--timeout SECS] [--ehlo NAME] [--json] DOMAIN
 //! ```
 //!
-//! Exit status: 0 authenticated (or record generated, or for `tlsa` a lookup that worked),
-//! 1 not authenticated (a DANE failure, a bogus or failed DNS lookup, or for `https`,
-//! `smtp-connect` and `smtp` any failure to reach the TLS handshake's end), 2 bad usage or
-//! input (one line on standard error, starting `danecheck: `).
+//! Exit status, stable (`verify` exits 0, 1 or 2 only):
+//!
+//! - 0: DANE-authenticated: every address verified (for `verify`, the chain; for `tlsa`, a
+//!   secure TLSA RRset with a usable record), or a record generated, or help printed.
+//! - 1: DANE failure: usable records, and a server that fails them (no record matches, a
+//!   failed verification, a failed TLS handshake, no STARTTLS offered). Never deliver.
+//! - 2: bad usage or input (one line on standard error, starting `danecheck: `).
+//! - 3: no DANE here: insecure or secure-absent TLSA records (or an insecure MX host
+//!   address), a null MX, or TLS without authentication because every record is unusable.
+//!   Nothing was authenticated: opportunistic TLS at most.
+//! - 4: the check could not be made: a bogus or failed lookup (SERVFAIL, timeout, a trust
+//!   anchor that matches no key), an unusable host, no address, or a connection that failed
+//!   before TLS (refused, timed out, an SMTP error, `STARTTLS` answered with other than
+//!   220). Distinct from a DANE failure.
+//!
+//! Over several MX hosts or addresses the worst result counts: 1 over 4, 4 over 3, 3 over
+//! 0. So `danecheck smtp example.org && echo DANE-OK` says DANE-OK only when every address
+//! mail could go to was authenticated by DANE.
 //!
 //! # `verify`
 //!
@@ -89,7 +103,10 @@
 //!
 //! - `HOST` is a DNS name, an IPv4 address or an IPv6 address (`[2001:db8::25]:25` with a
 //!   port). A name may resolve to several addresses: each is tried, one line per address,
-//!   and the exit status is 0 only if every one was authenticated.
+//!   and the exit status is 0 only if every one was authenticated, else the worst: 1 for a
+//!   DANE failure (an `error` with a `tls_rpt` result type), 4 for a failure before TLS
+//!   (`resolve-failed`, `connect-failed`, `timeout`, `smtp-error`, `starttls-refused`), 3
+//!   when no given record is usable (`no-usable-records`).
 //! - `--name`: the TLSA base domain (first; also sent as the TLS server name, RFC 7672
 //!   §8.1), then further reference identifiers. Default: `HOST`; required when `HOST` is an
 //!   IP address.
@@ -141,13 +158,17 @@
 //! `secure: _25._tcp.HOST: 3 1 1 ab…, 3 1 2 cd… (ttl N)`, `secure-absent: _25._tcp.HOST`
 //! (validated denial: no TLSA records), `insecure: _25._tcp.HOST` (provably unsigned: DANE
 //! does not apply), `bogus: _25._tcp.HOST` (validation failed) or `error: _25._tcp.HOST:
-//! <reason>` (SERVFAIL, timeout, a DS anchor that matches no key, …). Exit status 0 for
-//! secure, secure-absent and insecure (the lookup worked), 1 for bogus and errors. With
-//! `--json`: `{"status":"secure","base":"mx.example.net","records":["3 1 1 …"],"ttl":300,
-//! "error":null,"message":null}`, where `status` is one of `secure`, `secure-absent`,
-//! `insecure`, `bogus`, `error`; `records` is empty unless secure; `ttl` is null unless
-//! secure; `error` is the failure's category ([`dane::resolver::LookupError::category`],
-//! or `trust-anchor`) and `message` the reason in words.
+//! <reason>` (SERVFAIL, timeout, a DS anchor that matches no key, …). A secure RRset none
+//! of whose records is usable (RFC 7671 §4; under `--profile`, default `smtp` for port 25
+//! and `generic` otherwise) ends `(ttl N), no usable record (smtp profile)`. Exit status 0
+//! for a secure RRset with a usable record, 3 for secure-absent, insecure, or no usable
+//! record (DANE does not apply), 4 for bogus and errors. With `--json`:
+//! `{"status":"secure","base":"mx.example.net","records":["3 1 1 …"],"ttl":300,
+//! "error":null,"message":null,"usable":true}`, where `status` is one of `secure`,
+//! `secure-absent`, `insecure`, `bogus`, `error`; `records` is empty unless secure; `ttl`
+//! and `usable` are null unless secure; `error` is the failure's category
+//! ([`dane::resolver::LookupError::category`], or `trust-anchor`) and `message` the reason
+//! in words.
 //!
 //! ## `smtp`
 //!
@@ -170,11 +191,15 @@
 //! required, without authentication. `opportunistic` hosts (no secure TLSA records, or an
 //! insecure address) are not connected to. `unusable` is a bogus or failed lookup for the
 //! host (`host: unusable: …` without an address when the address lookup failed): a DANE
-//! client must not deliver there. Exit status 0 if every DANE host address was verified,
-//! every TLS-required one reached TLS, and nothing was unusable; otherwise 1. A failed MX
-//! lookup is one line, `DOMAIN: MX lookup failed: bogus`, exit status 1; so is a null MX
-//! (`DOMAIN: null MX: the domain accepts no mail`). `--timeout` and `--ehlo` are as for
-//! `smtp-connect`. With `--json`, one object per line:
+//! client must not deliver there. Each line has a status, and the exit status is the worst
+//! of them (1 over 4 over 3 over 0): 0 for a verified DANE host address, 1 for a DANE
+//! failure (as for `smtp-connect`; on a TLS-required host, a TLS failure or no STARTTLS
+//! too), 3 for an `Untrusted TLS connection` or an `opportunistic` address, 4 for an
+//! `unusable` host or a connection that failed before TLS. So the status is 0 only if every
+//! address mail could be delivered to was authenticated by DANE. A failed MX lookup is one
+//! line, `DOMAIN: MX lookup failed: bogus`, exit status 4; a null MX is one line too
+//! (`DOMAIN: null MX: the domain accepts no mail`), exit status 3. `--timeout` and `--ehlo`
+//! are as for `smtp-connect`. With `--json`, one object per line:
 //! `{"host":"mx.example.net","address":"192.0.2.25","preference":10,"status":"dane",
 //! "verified":true,"usage":3,"selector":1,"matching":1,"depth":0,"error":null,
 //! "message":null}`, where `status` is `dane`, `tls-unauthenticated`, `opportunistic` or
@@ -187,8 +212,9 @@
 //! `https` looks up `_<PORT>._tcp.<base>` TLSA (the base is the first `--name`, default
 //! `HOST`) and the host's addresses through the same server, then connects as with
 //! `--tlsa`. A TLSA RRset that is insecure or absent prints `no DANE for HOST (insecure)`
-//! (or `secure-absent`), a failed lookup `_443._tcp.HOST: TLSA lookup failed: bogus`; both
-//! exit with status 1.
+//! (or `secure-absent`), exit status 3; a failed lookup `_443._tcp.HOST: TLSA lookup
+//! failed: bogus`, exit status 4. A secure RRset without a usable record fails the
+//! handshake with `no-usable-records` (RFC 7671 §4: DANE does not apply), exit status 3.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -224,7 +250,7 @@ usage:
                          [--ehlo NAME] [--dane-ee-name-check] [--digest-order sha512,sha256]
                          [--timeout SECS] [--json] HOST[:PORT]
   danecheck tlsa [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
-                 [--port 25] [--json] HOST
+                 [--port 25] [--profile smtp|generic] [--json] HOST
   danecheck smtp [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
                  [--smtp-port 25] [--timeout SECS] [--ehlo NAME] [--json] DOMAIN
   danecheck --help
@@ -236,21 +262,67 @@ smtp-connect: the same for an SMTP server after STARTTLS (default port 25).
   --name defaults to HOST (required when HOST is an IP address; [v6]:PORT for IPv6);
   --timeout defaults to 10 seconds, --ehlo to danecheck.invalid.
 DNS (needs --features resolver):
-tlsa: look up _PORT._tcp.HOST TLSA with DNSSEC: secure, secure-absent, insecure, bogus.
+tlsa: look up _PORT._tcp.HOST TLSA with DNSSEC: secure, secure-absent, insecure, bogus;
+  usable records per --profile (default smtp for port 25, generic otherwise).
 smtp: the MX hosts of DOMAIN, their TLSA records, and STARTTLS to each DANE host address.
 https with --resolver, --trust-anchor or --trust-ad and no --tlsa: look the records up.
   Local validation from --trust-anchor (DS or DNSKEY records; default: the IANA root),
   querying --resolver (default: the first nameserver of /etc/resolv.conf, port 53);
   --trust-ad instead believes the AD bit of the validating resolver --resolver.
-exit status: 0 authenticated (every address; for tlsa: the lookup worked),
-  1 not authenticated or a failed lookup, 2 bad usage or input.";
+exit status (https, smtp-connect, tlsa, smtp; verify exits 0, 1 or 2 only):
+  0  DANE-authenticated: every address verified (verify: the chain; tlsa: a secure
+     TLSA RRset with a usable record; generate and --help: done)
+  1  DANE failure: usable records and a server that fails them (no match, a failed
+     verification or TLS handshake, no STARTTLS): never deliver
+  2  bad usage or input
+  3  no DANE: insecure or secure-absent TLSA records (or host addresses), a null MX,
+     or TLS without authentication because every record is unusable
+  4  lookup or connection failure: bogus, SERVFAIL, DNS timeout, an unusable host, no
+     address, a connection refused or timed out, an SMTP error before TLS
+  Over several hosts and addresses the worst counts: 1 over 4, 4 over 3, 3 over 0.";
 
-/// Exit status when the peer is authenticated (or a record was generated).
+/// Exit status when every address was authenticated by DANE (for `verify`: the chain; for
+/// `tlsa`: a secure RRset with a usable record), or a record was generated.
 const EXIT_OK: u8 = 0;
-/// Exit status when the peer is not authenticated.
-const EXIT_NOT_VERIFIED: u8 = 1;
+/// Exit status for a DANE failure: usable records, and the server failed them (no match, a
+/// failed verification, a failed TLS handshake, no STARTTLS). Never deliver.
+const EXIT_DANE_FAILURE: u8 = 1;
 /// Exit status for bad usage or input.
 const EXIT_USAGE: u8 = 2;
+/// Exit status when DANE does not apply: insecure or secure-absent TLSA records (or
+/// insecure host addresses), a null MX, or TLS without authentication because every record
+/// is unusable. Nothing was authenticated; opportunistic TLS at most.
+const EXIT_NO_DANE: u8 = 3;
+/// Exit status when the check could not be made: a bogus or failed lookup (SERVFAIL,
+/// timeout, a trust anchor that matches nothing), an unusable host, or a connection that
+/// failed before TLS (refused, timed out, an SMTP error). Distinct from a DANE failure.
+const EXIT_LOOKUP_FAILED: u8 = 4;
+
+/// The exit status of several results: a DANE failure (1) wins over a failed lookup (4),
+/// that over no DANE (3), and that over authenticated (0).
+fn worst(a: u8, b: u8) -> u8 {
+    fn rank(code: u8) -> u8 {
+        match code {
+            EXIT_OK => 0,
+            EXIT_NO_DANE => 1,
+            EXIT_LOOKUP_FAILED => 2,
+            EXIT_DANE_FAILURE => 3,
+            _ => 4,
+        }
+    }
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// The exit status of a connection's outcome: 0 only when DANE authenticated the server.
+fn outcome_status(result: &Result<Outcome, Failure>) -> u8 {
+    match result {
+        Ok(Outcome::Dane(_)) => EXIT_OK,
+        // Unauthenticated TLS, another verifier, or a resumed session (never offered: a
+        // verifier per connection) authenticated nothing by DANE here.
+        Ok(_) => EXIT_NO_DANE,
+        Err(failure) => failure.exit_status(),
+    }
+}
 
 fn main() -> ExitCode {
     match run() {
@@ -386,7 +458,7 @@ fn verify(opts: &Options) -> Result<u8> {
     Ok(if result.is_ok() {
         EXIT_OK
     } else {
-        EXIT_NOT_VERIFIED
+        EXIT_DANE_FAILURE
     })
 }
 
@@ -629,6 +701,9 @@ enum Host {
     Name(String),
 }
 
+/// What `https` found in DNS: the TLSA records and, for a host name, its addresses.
+type LookedUp = (TlsaSet, Option<Vec<SocketAddr>>);
+
 /// What every connection of one command shares.
 struct Session {
     protocol: Protocol,
@@ -683,9 +758,9 @@ fn connect(opts: &Options, protocol: Protocol) -> Result<u8> {
     let (tlsa, looked_up) = match tlsa {
         Some(tlsa) => (tlsa, None),
         None => match dns::https_lookup(opts, &host, port, &policy, json)? {
-            Some((tlsa, addrs)) => (tlsa, addrs),
+            Ok((tlsa, addrs)) => (tlsa, addrs),
             // Not DANE, or the lookup failed: already reported.
-            None => return Ok(EXIT_NOT_VERIFIED),
+            Err(code) => return Ok(code),
         },
     };
     let session = Session {
@@ -716,22 +791,18 @@ fn connect(opts: &Options, protocol: Protocol) -> Result<u8> {
                     let failure =
                         Failure::new("resolve-failed", format!("cannot resolve {name}: {why}"));
                     report(&format!("{name}:{port}"), &Err(failure), json)?;
-                    return Ok(EXIT_NOT_VERIFIED);
+                    return Ok(EXIT_LOOKUP_FAILED);
                 }
             }
         }
     };
-    let mut all_verified = true;
+    let mut code = EXIT_OK;
     for addr in addrs {
         let result = check_address(addr, &session);
-        all_verified &= result.is_ok();
+        code = worst(code, outcome_status(&result));
         report(&addr.to_string(), &result, json)?;
     }
-    Ok(if all_verified {
-        EXIT_OK
-    } else {
-        EXIT_NOT_VERIFIED
-    })
+    Ok(code)
 }
 
 /// Splits `HOST[:PORT]`: a DNS name, an IPv4 address, or an IPv6 address (in brackets when
@@ -844,6 +915,20 @@ impl Failure {
             error: "tls-error",
             tls_rpt: Some(TlsRptResult::ValidationFailure),
             message: message.to_string(),
+        }
+    }
+
+    /// The exit status: no usable records is no DANE (3); a verifier's decision, a TLS
+    /// failure or a server without STARTTLS, all with an RFC 8460 result type, is a DANE
+    /// failure (1); the rest (no address, no connection, a timeout, an SMTP error or a
+    /// refused STARTTLS before TLS) is a check that could not be made (4).
+    fn exit_status(&self) -> u8 {
+        if self.error == dane::Error::NoUsableRecords.category() {
+            EXIT_NO_DANE
+        } else if self.tls_rpt.is_some() {
+            EXIT_DANE_FAILURE
+        } else {
+            EXIT_LOOKUP_FAILED
         }
     }
 
@@ -1406,7 +1491,7 @@ impl fmt::Display for JsonObject {
 /// Without the `resolver` feature: `https` cannot look records up.
 #[cfg(not(feature = "resolver"))]
 mod dns {
-    use super::{Fatal, Host, Policy, Result, SocketAddr, TlsaSet};
+    use super::{Fatal, Host, LookedUp, Policy, Result};
 
     pub(super) fn https_lookup(
         _opts: &super::Options,
@@ -1414,7 +1499,7 @@ mod dns {
         _port: u16,
         _policy: &Policy,
         _json: bool,
-    ) -> Result<Option<(TlsaSet, Option<Vec<SocketAddr>>)>> {
+    ) -> Result<Result<LookedUp, u8>> {
         Err(Fatal::new(
             "--resolver, --trust-anchor, --trust-ad and --no-recursion need --features resolver",
         ))
@@ -1445,8 +1530,11 @@ mod dns {
         };
     }
 
-    pub(super) const TLSA_OPTIONS: &[Spec] =
-        trust_options![Spec::value("--port"), Spec::switch("--json")];
+    pub(super) const TLSA_OPTIONS: &[Spec] = trust_options![
+        Spec::value("--port"),
+        Spec::value("--profile"),
+        Spec::switch("--json"),
+    ];
 
     pub(super) const SMTP_DNS_OPTIONS: &[Spec] = trust_options![
         Spec::value("--smtp-port"),
@@ -1731,6 +1819,15 @@ mod dns {
     pub(super) fn tlsa(opts: &Options) -> Result<u8> {
         let host = parse_name(opts, "HOST")?;
         let port = parse_port(opts, "--port", 25)?;
+        // Which records are usable: RFC 7672 for SMTP, RFC 7671 otherwise.
+        let profile = opts
+            .one("--profile")
+            .unwrap_or(if port == 25 { "smtp" } else { "generic" });
+        if !matches!(profile, "smtp" | "generic") {
+            return Err(Fatal(format!(
+                "--profile {profile:?}: want smtp or generic"
+            )));
+        }
         let setup = setup(opts)?;
         let json = opts.flag("--json");
         let owner = format!("_{port}._tcp.{}", host.as_str());
@@ -1757,6 +1854,16 @@ mod dns {
             Ok(TlsaLookup::Secure { base, .. }) => base.as_str(),
             _ => host.as_str(),
         };
+        // Secure, and at least one record usable under the profile: DANE applies.
+        let usable = match &result {
+            Ok(TlsaLookup::Secure { records, base, .. }) => {
+                Some(records.has_usable(&match profile {
+                    "smtp" => Policy::smtp(base.clone()),
+                    _ => Policy::generic(base.clone()),
+                }))
+            }
+            _ => None,
+        };
         let failure = result.as_ref().err();
         if json {
             say(JsonObject(vec![
@@ -1766,6 +1873,7 @@ mod dns {
                 ("ttl", ttl.into()),
                 ("error", failure.map(Failed::category).into()),
                 ("message", failure.map(ToString::to_string).into()),
+                ("usable", usable.into()),
             ]))?;
         } else {
             match (&result, ttl) {
@@ -1777,7 +1885,13 @@ mod dns {
                         }
                         list.push_str(&format!("{malformed} malformed"));
                     }
-                    say(format_args!("secure: {owner}: {list} (ttl {ttl})"))?;
+                    match usable {
+                        Some(false) => say(format_args!(
+                            "secure: {owner}: {list} (ttl {ttl}), no usable record ({profile} \
+                             profile)"
+                        ))?,
+                        _ => say(format_args!("secure: {owner}: {list} (ttl {ttl})"))?,
+                    }
                 }
                 (Err(Failed::Lookup(LookupError::Bogus)), _) => {
                     say(format_args!("bogus: {owner}"))?;
@@ -1786,10 +1900,11 @@ mod dns {
                 _ => say(format_args!("{status}: {owner}"))?,
             }
         }
-        Ok(if result.is_ok() {
-            EXIT_OK
-        } else {
-            EXIT_NOT_VERIFIED
+        Ok(match (&result, usable) {
+            (Ok(_), Some(true)) => EXIT_OK,
+            // Insecure, secure-absent, or no usable record: DANE does not apply.
+            (Ok(_), _) => EXIT_NO_DANE,
+            (Err(_), _) => EXIT_LOOKUP_FAILED,
         })
     }
 
@@ -1835,7 +1950,7 @@ mod dns {
                         }
                     }
                 }
-                return Ok(EXIT_NOT_VERIFIED);
+                return Ok(EXIT_LOOKUP_FAILED);
             }
         };
         if plan.targets.is_empty() {
@@ -1858,10 +1973,11 @@ mod dns {
                     domain.as_str()
                 ))?;
             }
-            return Ok(EXIT_NOT_VERIFIED);
+            // No address to deliver to, so none authenticated: no DANE here.
+            return Ok(EXIT_NO_DANE);
         }
 
-        let mut all_good = true;
+        let mut code = EXIT_OK;
         for target in &plan.targets {
             let host = target.host.to_ascii().trim_end_matches('.').to_owned();
             let line = |address: Option<IpAddr>, status, result| Line {
@@ -1916,16 +2032,17 @@ mod dns {
                     let status = target.status.label();
                     for &ip in &target.secure_addresses {
                         let result = check_address(SocketAddr::new(ip, target.port), &session);
-                        all_good &= result.is_ok();
+                        code = worst(code, outcome_status(&result));
                         lines.push(line(Some(ip), status, LineResult::Connected(result)));
                     }
                     // RFC 7672 §2.2: DANE covers only addresses found securely.
                     for &ip in &target.insecure_addresses {
+                        code = worst(code, EXIT_NO_DANE);
                         lines.push(line(Some(ip), "opportunistic", LineResult::Opportunistic));
                     }
                 }
                 (DaneStatus::Unusable(e), None) => {
-                    all_good = false;
+                    code = worst(code, EXIT_LOOKUP_FAILED);
                     let mut addrs = addresses();
                     if addrs.is_empty() {
                         addrs.push(None);
@@ -1940,6 +2057,7 @@ mod dns {
                     }
                 }
                 (DaneStatus::Opportunistic, None) => {
+                    code = worst(code, EXIT_NO_DANE);
                     let mut addrs = addresses();
                     if addrs.is_empty() {
                         lines.push(line(None, "opportunistic", LineResult::NoAddress));
@@ -1950,7 +2068,7 @@ mod dns {
                 }
                 (other, None) => {
                     // A status this program does not know: not to be trusted.
-                    all_good = false;
+                    code = worst(code, EXIT_LOOKUP_FAILED);
                     let result = LineResult::unusable(
                         "unknown-status",
                         format!("unknown DANE status {:?}", other.label()),
@@ -1966,7 +2084,7 @@ mod dns {
                 }
             }
         }
-        Ok(if all_good { EXIT_OK } else { EXIT_NOT_VERIFIED })
+        Ok(code)
     }
 
     /// A lookup error in a few words: the category, and the reason when it says more.
@@ -2092,15 +2210,16 @@ mod dns {
     // ---------------------------------------------------------------------- https
 
     /// `https` without `--tlsa`: the TLSA records of the base domain and, when `host` is a
-    /// name, its addresses, through the DNS server of the command line. `None` when there
-    /// is nothing to connect to (no DANE, a failed lookup), after a line saying why.
+    /// name, its addresses, through the DNS server of the command line. When there is
+    /// nothing to connect to, the exit status after a line saying why: no DANE (3), a failed
+    /// lookup (4).
     pub(super) fn https_lookup(
         opts: &Options,
         host: &Host,
         port: u16,
         policy: &Policy,
         json: bool,
-    ) -> Result<Option<(TlsaSet, Option<Vec<SocketAddr>>)>> {
+    ) -> Result<Result<LookedUp, u8>> {
         let setup = setup(opts)?;
         let base = policy.base_domain().as_str();
         let owner = format!("_{port}._tcp.{base}");
@@ -2128,7 +2247,7 @@ mod dns {
                 } else {
                     say(message)?;
                 }
-                return Ok(None);
+                return Ok(Err(EXIT_NO_DANE));
             }
             Err(failed) => {
                 let message = match &failed {
@@ -2142,7 +2261,7 @@ mod dns {
                 } else {
                     say(message)?;
                 }
-                return Ok(None);
+                return Ok(Err(EXIT_LOOKUP_FAILED));
             }
         };
         let records = match opts.one("--digest-order") {
@@ -2165,11 +2284,11 @@ mod dns {
                 let failure =
                     Failure::new("resolve-failed", format!("cannot resolve {name}: {why}"));
                 report(&format!("{name}:{port}"), &Err(failure), json)?;
-                return Ok(None);
+                return Ok(Err(EXIT_LOOKUP_FAILED));
             }
             _ => None,
         };
-        Ok(Some((records, addrs)))
+        Ok(Ok((records, addrs)))
     }
 
     /// The A and AAAA records of `host`, secure or not (the TLSA lookup decided about

@@ -564,17 +564,37 @@ fn help_and_missing_command() {
         &["help"],
         &["verify", "--help"],
         &["generate", "-h"],
+        &["https", "--help"],
+        &["smtp-connect", "-h"],
     ] {
         let run = danecheck(args);
         assert_eq!(run.code, 0, "{args:?}: {run:?}");
         assert!(run.stdout.contains("danecheck verify --chain"), "{run:?}");
         assert!(run.stdout.contains("danecheck generate --cert"), "{run:?}");
+        assert_exit_statuses_documented(&run.stdout);
         assert!(run.stderr.is_empty(), "{run:?}");
     }
     let run = danecheck::<&str>(&[]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
     assert!(run.stderr.contains("danecheck verify --chain"), "{run:?}");
+}
+
+/// The help lists every exit status and their precedence.
+fn assert_exit_statuses_documented(help: &str) {
+    for line in [
+        "  0  DANE-authenticated",
+        "  1  DANE failure",
+        "  2  bad usage or input",
+        "  3  no DANE",
+        "  4  lookup or connection failure",
+        "1 over 4, 4 over 3, 3 over 0",
+    ] {
+        assert!(
+            help.contains(line),
+            "{line:?} missing from the help:\n{help}"
+        );
+    }
 }
 
 #[test]

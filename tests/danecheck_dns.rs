@@ -172,6 +172,39 @@ fn fixture() -> &'static Fixture {
         add("secure", "notlsa", RecordType::A, "127.0.0.1");
         add("secure", "multi", RecordType::MX, "10 mx.secure.dane.test.");
         add("secure", "multi", RecordType::MX, "20 mx.bogus.dane.test.");
+        // For the exit status over several MX hosts: DANE and opportunistic (3), unusable
+        // and opportunistic (4), DANE failure and unusable (1).
+        add(
+            "secure",
+            "partial",
+            RecordType::MX,
+            "10 mx.secure.dane.test.",
+        );
+        add(
+            "secure",
+            "partial",
+            RecordType::MX,
+            "20 mx.insecure.dane.test.",
+        );
+        add("secure", "lookup", RecordType::MX, "10 mx.bogus.dane.test.");
+        add(
+            "secure",
+            "lookup",
+            RecordType::MX,
+            "20 mx.insecure.dane.test.",
+        );
+        add(
+            "secure",
+            "failing",
+            RecordType::MX,
+            "10 mx-impostor.secure.dane.test.",
+        );
+        add(
+            "secure",
+            "failing",
+            RecordType::MX,
+            "20 mx.bogus.dane.test.",
+        );
         add("secure", "www", RecordType::A, "127.0.0.1");
         let owner = format!("_{}._tcp.www", https.port());
         add("secure", &owner, RecordType::TLSA, &r311);
@@ -192,6 +225,12 @@ fn fixture() -> &'static Fixture {
         add(
             "bogus",
             &format!("_{good_port}._tcp.mx"),
+            RecordType::TLSA,
+            &r311,
+        );
+        add(
+            "bogus",
+            &format!("_{impostor_port}._tcp.mx"),
             RecordType::TLSA,
             &r311,
         );
@@ -298,28 +337,67 @@ fn tlsa_with_dnskey_and_ds_anchors() {
             &format!("secure: _{port}._tcp.mx.secure.dane.test: {r311} (ttl 300)"),
         );
 
-        // Secure absence: exit status 0, the lookup worked.
+        // Secure absence: exit status 3, no DANE here.
         let run = local(f, "tlsa", &anchor, &["notlsa.secure.dane.test"]);
-        run.assert_line(0, "secure-absent: _25._tcp.notlsa.secure.dane.test");
+        run.assert_line(3, "secure-absent: _25._tcp.notlsa.secure.dane.test");
         let run = local(f, "tlsa", &anchor, &["--json", "notlsa.secure.dane.test"]);
-        assert_eq!(run.code, 0, "{kind}: {run:?}");
+        assert_eq!(run.code, 3, "{kind}: {run:?}");
         let j = run.json();
         assert_eq!(j["status"], "secure-absent", "{kind}: {run:?}");
         assert_eq!(j["base"], "notlsa.secure.dane.test", "{kind}: {run:?}");
         assert_eq!(j["records"], serde_json::json!([]), "{kind}: {run:?}");
 
-        // Insecure: the records exist, but are not for DANE.
+        // Insecure: the records exist, but are not for DANE (exit status 3).
         let run = local(f, "tlsa", &anchor, &["mx.insecure.dane.test"]);
-        run.assert_line(0, "insecure: _25._tcp.mx.insecure.dane.test");
-        let j = local(f, "tlsa", &anchor, &["--json", "mx.insecure.dane.test"]).json();
+        run.assert_line(3, "insecure: _25._tcp.mx.insecure.dane.test");
+        let run = local(f, "tlsa", &anchor, &["--json", "mx.insecure.dane.test"]);
+        assert_eq!(run.code, 3, "{kind}: {run:?}");
+        let j = run.json();
         assert_eq!(j["status"], "insecure", "{kind}");
         assert_eq!(j["records"], serde_json::json!([]), "{kind}");
+        assert_eq!(j["usable"], Value::Null, "{kind}");
 
-        // Bogus: exit status 1, never "insecure" or "absent".
+        // Secure, but no record usable: no DANE either (exit status 3).
+        let unusable = rec(&f.pki.leaf.der, 255, 1, 1);
+        for profile in ["smtp", "generic"] {
+            let run = local(
+                f,
+                "tlsa",
+                &anchor,
+                &[
+                    "--port",
+                    &port,
+                    "--profile",
+                    profile,
+                    "mx-unauth.secure.dane.test",
+                ],
+            );
+            run.assert_line(
+                3,
+                &format!(
+                    "secure: _{port}._tcp.mx-unauth.secure.dane.test: {unusable} (ttl 300), \
+                     no usable record ({profile} profile)"
+                ),
+            );
+        }
+        let run = local(
+            f,
+            "tlsa",
+            &anchor,
+            &["--json", "--port", &port, "mx-unauth.secure.dane.test"],
+        );
+        assert_eq!(run.code, 3, "{kind}: {run:?}");
+        let j = run.json();
+        assert_eq!(j["status"], "secure", "{kind}: {run:?}");
+        assert_eq!(j["usable"], false, "{kind}: {run:?}");
+        let j = local(f, "tlsa", &anchor, &["--json", "mx.secure.dane.test"]).json();
+        assert_eq!(j["usable"], true, "{kind}");
+
+        // Bogus: exit status 4 (a failed lookup), never "insecure" or "absent".
         let run = local(f, "tlsa", &anchor, &["mx.bogus.dane.test"]);
-        run.assert_line(1, "bogus: _25._tcp.mx.bogus.dane.test");
+        run.assert_line(4, "bogus: _25._tcp.mx.bogus.dane.test");
         let run = local(f, "tlsa", &anchor, &["--json", "mx.bogus.dane.test"]);
-        assert_eq!(run.code, 1, "{kind}: {run:?}");
+        assert_eq!(run.code, 4, "{kind}: {run:?}");
         let j = run.json();
         assert_eq!(j["status"], "bogus", "{kind}: {run:?}");
         assert_eq!(j["base"], "mx.bogus.dane.test", "{kind}: {run:?}");
@@ -343,7 +421,7 @@ fn tlsa_with_a_foreign_anchor_is_bogus() {
     let anchor = dir.write("other.dnskey", FOREIGN_DNSKEY);
     for host in ["mx.secure.dane.test", "mx.insecure.dane.test"] {
         let run = local(f, "tlsa", &anchor, &["--json", host]);
-        assert_eq!(run.code, 1, "{run:?}");
+        assert_eq!(run.code, 4, "{run:?}");
         assert_eq!(run.json()["status"], "bogus", "{run:?}");
     }
 }
@@ -452,10 +530,11 @@ fn smtp_unusable_opportunistic_and_unauthenticated() {
         local(f, "smtp", &dnskey, &all)
     };
 
-    // A bogus TLSA RRset: the host is unusable (not opportunistic), no connection.
+    // A bogus TLSA RRset: the host is unusable (not opportunistic), no connection; exit
+    // status 4, a failed lookup.
     let run = smtp(&["bogus.dane.test"]);
     run.assert_line(
-        1,
+        4,
         &format!("mx.bogus.dane.test[127.0.0.1]:{port}: unusable: bogus"),
     );
     let j = smtp(&["--json", "bogus.dane.test"]).json();
@@ -463,9 +542,9 @@ fn smtp_unusable_opportunistic_and_unauthenticated() {
     assert_eq!(j["verified"], Value::Null);
     assert_eq!(j["error"], "bogus");
 
-    // One good MX and one bogus one: a line each, in MX order, exit status 1.
+    // One good MX and one bogus one: a line each, in MX order, exit status 4.
     let run = smtp(&["multi.secure.dane.test"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.code, 4, "{run:?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(
         lines,
@@ -485,18 +564,18 @@ fn smtp_unusable_opportunistic_and_unauthenticated() {
     assert_eq!(j[1]["preference"], 20);
     assert_eq!(j[1]["status"], "unusable");
 
-    // The MX RRset itself is bogus: one line, exit status 1.
-    smtp(&["expired.dane.test"]).assert_line(1, "expired.dane.test: MX lookup failed: bogus");
+    // The MX RRset itself is bogus: one line, exit status 4.
+    smtp(&["expired.dane.test"]).assert_line(4, "expired.dane.test: MX lookup failed: bogus");
     let j = smtp(&["--json", "expired.dane.test"]).json();
     assert_eq!(j["host"], "expired.dane.test");
     assert_eq!(j["address"], Value::Null);
     assert_eq!(j["status"], "unusable");
     assert_eq!(j["error"], "bogus");
 
-    // Insecure: opportunistic, no connection, exit status 0.
+    // Insecure: opportunistic, no connection, exit status 3 (no DANE, never 0).
     let run = smtp(&["insecure.dane.test"]);
     run.assert_line(
-        0,
+        3,
         &format!("mx.insecure.dane.test[127.0.0.1]:{port}: opportunistic (no DANE)"),
     );
     let j = smtp(&["--json", "insecure.dane.test"]).json();
@@ -504,19 +583,79 @@ fn smtp_unusable_opportunistic_and_unauthenticated() {
     assert_eq!(j["verified"], Value::Null);
     assert_eq!(j["error"], Value::Null);
 
-    // Only unusable records: TLS without authentication.
+    // Only unusable records: TLS without authentication, exit status 3.
     let run = smtp(&["unauth.secure.dane.test"]);
     run.assert_line(
-        0,
+        3,
         &format!(
             "mx-unauth.secure.dane.test[127.0.0.1]:{port}: Untrusted TLS connection \
              (no usable TLSA records)"
         ),
     );
-    let j = smtp(&["--json", "unauth.secure.dane.test"]).json();
+    let run = smtp(&["--json", "unauth.secure.dane.test"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let j = run.json();
     assert_eq!(j["status"], "tls-unauthenticated");
     assert_eq!(j["verified"], false);
     assert_eq!(j["error"], Value::Null);
+}
+
+#[test]
+fn smtp_exit_status_over_several_mx_hosts() {
+    if !has_resolver() {
+        return;
+    }
+    let f = fixture();
+    let dir = TempDir::new("smtp-mixed");
+    let [_, (_, ds)] = anchors(f, &dir);
+    let smtp = |port: u16, domain: &str| {
+        let port = port.to_string();
+        local(
+            f,
+            "smtp",
+            &ds,
+            &["--smtp-port", &port, "--timeout", "5", domain],
+        )
+    };
+    let (good, impostor) = (f.good.addr.port(), f.impostor.addr.port());
+
+    // Verified, then opportunistic: 3 wins over 0 (not every address is DANE-verified).
+    let run = smtp(good, "partial.secure.dane.test");
+    assert_eq!(run.code, 3, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "mx.secure.dane.test[127.0.0.1]:{good}: Verified TLS connection \
+                 (DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0)"
+            ),
+            format!("mx.insecure.dane.test[127.0.0.1]:{good}: opportunistic (no DANE)"),
+        ],
+        "{run:?}"
+    );
+
+    // Unusable (bogus), then opportunistic: 4 wins over 3.
+    let run = smtp(good, "lookup.secure.dane.test");
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.stdout.lines().count(), 2, "{run:?}");
+
+    // A DANE failure, then unusable (bogus): 1 wins over 4.
+    let run = smtp(impostor, "failing.secure.dane.test");
+    assert_eq!(run.code, 1, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{run:?}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "mx-impostor.secure.dane.test[127.0.0.1]:{impostor}: DANE failure: "
+        )),
+        "{run:?}"
+    );
+    assert_eq!(
+        lines[1],
+        format!("mx.bogus.dane.test[127.0.0.1]:{impostor}: unusable: bogus"),
+        "{run:?}"
+    );
 }
 
 // -------------------------------------------------------------------------------- https
@@ -560,10 +699,10 @@ fn https_looks_the_records_up() {
         &ds,
         &[&format!("www.insecure.dane.test:{port}")],
     );
-    run.assert_line(1, "no DANE for www.insecure.dane.test (insecure)");
+    run.assert_line(3, "no DANE for www.insecure.dane.test (insecure)");
     let run = local(f, "https", &ds, &[&format!("www.bogus.dane.test:{port}")]);
     run.assert_line(
-        1,
+        4,
         &format!("_{port}._tcp.www.bogus.dane.test: TLSA lookup failed: bogus"),
     );
     let run = local(
@@ -572,10 +711,32 @@ fn https_looks_the_records_up() {
         &ds,
         &["--json", &format!("www.bogus.dane.test:{port}")],
     );
-    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.code, 4, "{run:?}");
     let j = run.json();
     assert_eq!(j["verified"], false, "{run:?}");
     assert_eq!(j["error"], "bogus", "{run:?}");
+}
+
+// ------------------------------------------------------------------------------- help
+
+#[test]
+fn dns_commands_document_their_exit_statuses() {
+    if !has_resolver() {
+        return;
+    }
+    for command in ["tlsa", "smtp"] {
+        let run = danecheck(&[command, "--help"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        for line in [
+            "  0  DANE-authenticated",
+            "  1  DANE failure",
+            "  3  no DANE",
+            "  4  lookup or connection failure",
+            "1 over 4, 4 over 3, 3 over 0",
+        ] {
+            assert!(run.stdout.contains(line), "{command}: {line:?}: {run:?}");
+        }
+    }
 }
 
 // ------------------------------------------------------------------------- input errors
@@ -603,6 +764,10 @@ fn dns_input_errors_exit_2() {
             &["tlsa", "--resolver", r, "a.example", "b.example"],
         ),
         ("bad host", &["tlsa", "--resolver", r, "a..example"]),
+        (
+            "bad profile",
+            &["tlsa", "--resolver", r, "--profile", "web", "a.example"],
+        ),
         (
             "bad --resolver",
             &["tlsa", "--resolver", "nowhere", "a.example"],
@@ -835,7 +1000,7 @@ fn lab_tlsa_in_both_trust_modes() {
         assert_eq!(json_records(&j), expected, "{mode}: {run:?}");
 
         let run = tlsa("mx.bogus.dane.test");
-        assert_eq!(run.code, 1, "{mode}: {run:?}");
+        assert_eq!(run.code, 4, "{mode}: {run:?}");
         let j = run.json();
         assert!(
             j["status"] == "bogus" || j["status"] == "error",
@@ -853,7 +1018,7 @@ fn lab_tlsa_in_both_trust_modes() {
             ("mx.insecure.dane.test", "insecure"),
         ] {
             let run = tlsa(host);
-            assert_eq!(run.code, 0, "{mode} {host}: {run:?}");
+            assert_eq!(run.code, 3, "{mode} {host}: {run:?}");
             assert_eq!(run.json()["status"], status, "{mode} {host}: {run:?}");
         }
 
@@ -865,14 +1030,14 @@ fn lab_tlsa_in_both_trust_modes() {
             danecheck(&args)
         };
         let run = smtp("bogus.dane.test");
-        assert_eq!(run.code, 1, "{mode}: {run:?}");
+        assert_eq!(run.code, 4, "{mode}: {run:?}");
         assert!(
             run.stdout
                 .starts_with("mx.bogus.dane.test[127.0.0.1]:25: unusable: "),
             "{mode}: {run:?}"
         );
         smtp("insecure.dane.test").assert_line(
-            0,
+            3,
             "mx.insecure.dane.test[127.0.0.1]:25: opportunistic (no DANE)",
         );
     }

@@ -46,9 +46,21 @@ impl Run {
         assert!(self.stderr.is_empty(), "{self:?}");
     }
 
-    /// Asserts exit status 1 and a refusal of `addr` with `error` and `tls_rpt`.
-    fn assert_refused(&self, addr: SocketAddr, error: &str, tls_rpt: Option<&str>) {
-        assert_eq!(self.code, 1, "{self:?}");
+    /// Asserts exit status 1 (a DANE failure) and a refusal of `addr` with `error` and
+    /// `tls_rpt`.
+    fn assert_refused(&self, addr: SocketAddr, error: &str, tls_rpt: &str) {
+        self.assert_failed(1, addr, error, Some(tls_rpt));
+    }
+
+    /// Asserts exit status 4 (the check could not be made: a failure before TLS) and a
+    /// failure of `addr` with `error` and no RFC 8460 result type.
+    fn assert_not_checked(&self, addr: SocketAddr, error: &str) {
+        self.assert_failed(4, addr, error, None);
+    }
+
+    /// Asserts exit status `code` and a failure of `addr` with `error` and `tls_rpt`.
+    fn assert_failed(&self, code: i32, addr: SocketAddr, error: &str, tls_rpt: Option<&str>) {
+        assert_eq!(self.code, code, "{self:?}");
         let j = self.json();
         assert_eq!(j["address"], addr.to_string(), "{self:?}");
         assert_eq!(j["verified"], false, "{self:?}");
@@ -155,7 +167,7 @@ fn https_wrong_record_and_wrong_name_are_refused() {
 
     let w311 = wrong(&h.leaf, 3, 1, 1);
     let run = danecheck(&["https", "--json", "--tlsa", &w311, "--name", HOST, &target]);
-    run.assert_refused(addr, "no-match", Some("certificate-not-trusted"));
+    run.assert_refused(addr, "no-match", "certificate-not-trusted");
 
     let run = danecheck(&["https", "--tlsa", &w311, "--name", HOST, &target]);
     assert_eq!(run.code, 1, "{run:?}");
@@ -177,12 +189,45 @@ fn https_wrong_record_and_wrong_name_are_refused() {
         "other.example.org",
         &target,
     ]);
-    run.assert_refused(addr, "name-mismatch", Some("certificate-host-mismatch"));
+    run.assert_refused(addr, "name-mismatch", "certificate-host-mismatch");
+}
+
+#[test]
+fn no_usable_record_is_no_dane() {
+    // Exit status 3: records given, none usable (an unknown usage; PKIX-TA under the SMTP
+    // profile), so DANE does not apply and nothing is authenticated.
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let addr = tls_server(server_config(h.chain2(), h.leaf.private_key()));
+    let unknown = rec(&h.leaf, 255, 1, 1);
+    let run = danecheck(&[
+        "https",
+        "--json",
+        "--tlsa",
+        &unknown,
+        "--name",
+        HOST,
+        &addr.to_string(),
+    ]);
+    run.assert_failed(3, addr, "no-usable-records", Some("tlsa-invalid"));
+
+    let smtp = SmtpServer::start(Smtp::new(server_config(h.chain2(), h.leaf.private_key())));
+    let run = danecheck(&[
+        "smtp-connect",
+        "--tlsa",
+        &rec(&h.intermediate, 0, 1, 1),
+        "--name",
+        HOST,
+        &smtp.addr.to_string(),
+    ]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stdout.starts_with("not verified: "), "{run:?}");
 }
 
 #[test]
 fn https_against_a_server_that_does_not_speak_tls() {
-    // The SMTP greeting is not a TLS record: a TLS failure, not a DANE one.
+    // The SMTP greeting is not a TLS record: a TLS failure, not a DANE decision, but with
+    // usable records still a DANE failure for the exit status (RFC 8460
+    // validation-failure: never deliver).
     let h = Hierarchy::new(Alg::P256, &[HOST]);
     let smtp = SmtpServer::start(Smtp::new(server_config(h.chain2(), h.leaf.private_key())));
     let run = danecheck(&[
@@ -194,7 +239,7 @@ fn https_against_a_server_that_does_not_speak_tls() {
         HOST,
         &smtp.addr.to_string(),
     ]);
-    run.assert_refused(smtp.addr, "tls-error", Some("validation-failure"));
+    run.assert_refused(smtp.addr, "tls-error", "validation-failure");
 }
 
 #[test]
@@ -376,7 +421,7 @@ fn smtp_impostor_is_refused() {
         HOST,
         &smtp.addr.to_string(),
     ]);
-    run.assert_refused(smtp.addr, "no-match", Some("certificate-not-trusted"));
+    run.assert_refused(smtp.addr, "no-match", "certificate-not-trusted");
     // No QUIT over a connection that failed authentication.
     assert_eq!(smtp.transcript(), ["EHLO danecheck.invalid", "STARTTLS"]);
 }
@@ -403,7 +448,7 @@ fn smtp_without_starttls() {
     run.assert_refused(
         smtp.addr,
         "starttls-not-supported",
-        Some("starttls-not-supported"),
+        "starttls-not-supported",
     );
     // Without --json.
     let mut human = vec![args[0]];
@@ -440,14 +485,14 @@ fn smtp_errors_before_tls() {
         greeting: "554 5.3.2 no service\r\n",
         ..Smtp::new(config.clone())
     });
-    check(busy.addr).assert_refused(busy.addr, "smtp-error", None);
+    check(busy.addr).assert_not_checked(busy.addr, "smtp-error");
 
     let refusing = SmtpServer::start(Smtp {
         starttls_reply: "454 4.7.0 TLS not available\r\n",
         ..Smtp::new(config.clone())
     });
     let run = check(refusing.addr);
-    run.assert_refused(refusing.addr, "starttls-refused", None);
+    run.assert_not_checked(refusing.addr, "starttls-refused");
     assert!(
         run.json()["message"].as_str().unwrap().contains("454"),
         "{run:?}"
@@ -457,7 +502,7 @@ fn smtp_errors_before_tls() {
         greeting: "hello\r\n",
         ..Smtp::new(config)
     });
-    check(garbled.addr).assert_refused(garbled.addr, "smtp-error", None);
+    check(garbled.addr).assert_not_checked(garbled.addr, "smtp-error");
 }
 
 #[test]
@@ -475,7 +520,7 @@ fn smtp_connection_refused_and_timeout() {
         HOST,
         &closed.to_string(),
     ]);
-    run.assert_refused(closed, "connect-failed", None);
+    run.assert_not_checked(closed, "connect-failed");
 
     // Accepts, never speaks: the greeting times out.
     let silent = serve(|mut tcp| {
@@ -493,7 +538,7 @@ fn smtp_connection_refused_and_timeout() {
         HOST,
         &silent.to_string(),
     ]);
-    run.assert_refused(silent, "timeout", None);
+    run.assert_not_checked(silent, "timeout");
     let elapsed = start.elapsed();
     assert!(
         elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(8),
