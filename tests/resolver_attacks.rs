@@ -699,3 +699,66 @@ async fn trusted_ad_source_refuses_a_non_validating_resolver() {
             .is_ok()
     );
 }
+
+/// RFC 4035 §5.3.4: an NSEC wildcard answer one label below the wildcard is secure with its
+/// denial of the next closer name (hickory alone calls it bogus), and never without it: the
+/// denial stripped, replaced by another name's denial of the same zone, or its signature
+/// corrupted.
+#[tokio::test]
+async fn wildcard_one_label_below_is_secure_and_its_forgeries_are_not_rfc4035_5_3_4() {
+    let dns = dns::start(zones()).await;
+    let replay = Replay::collect(dns.addr).await;
+    let wild = |r: Result<TlsaLookup, dane::resolver::LookupError>| match r {
+        Ok(TlsaLookup::Secure { records, .. }) => {
+            let got: Vec<String> = records.records().iter().map(|t| t.to_string()).collect();
+            got == [WILD.to_string()]
+        }
+        _ => false,
+    };
+    let question = n("_99._tcp.w.secure.dane.test.");
+    let forgeries: Vec<(&str, Rule)> = vec![
+        ("honest", forge::pass_through()),
+        (
+            "denial stripped",
+            forge::on_question(&question, RecordType::TLSA, |_, _, resp| {
+                reply(resp.map(|mut m| {
+                    m.authorities.clear();
+                    m
+                }))
+            }),
+        ),
+        ("other name's denial", {
+            let other = replay.same_zone_denial.clone();
+            forge::on_question(&question, RecordType::TLSA, move |_, _, resp| {
+                let other = other.clone();
+                reply(resp.map(move |mut m| {
+                    m.authorities = other;
+                    m
+                }))
+            })
+        }),
+        (
+            "signatures corrupted",
+            forge::on_question(&question, RecordType::TLSA, |_, _, resp| {
+                reply(resp.map(corrupt_rrsigs))
+            }),
+        ),
+    ];
+    for (what, rule) in forgeries {
+        let proxy = ForgingProxy::start(dns.addr).await;
+        proxy.set_rule(rule);
+        let source = ValidatingSource::new(
+            &settings(proxy.addr),
+            &TrustAnchor::DnskeyText(dns.anchor_zone_file.clone()),
+        )
+        .unwrap();
+        let r = TlsaResolver::new(source)
+            .lookup_tlsa(99, "tcp", "w.secure.dane.test")
+            .await;
+        if what == "honest" {
+            assert!(wild(r.clone()), "{what}: {r:?}");
+        } else {
+            assert!(r.is_err(), "{what}: {r:?}");
+        }
+    }
+}

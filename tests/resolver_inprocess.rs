@@ -123,6 +123,36 @@ fn zones() -> ZoneSet {
     // Implicit MX: a domain with an address and no MX.
     a(&mut z, "secure", "implicit");
     z.add_str("secure", "_25._tcp.implicit", 300, RecordType::TLSA, T311);
+    // A secure CNAME into the insecure zone with TLSA at the alias (RFC 7672 §2.2.2).
+    z.add_str(
+        "secure",
+        "alias-ins-dane",
+        300,
+        RecordType::CNAME,
+        "mx.insecure.dane.test.",
+    );
+    z.add_str(
+        "secure",
+        "_25._tcp.alias-ins-dane",
+        300,
+        RecordType::TLSA,
+        T311,
+    );
+    z.add_str(
+        "secure",
+        "cid",
+        300,
+        RecordType::MX,
+        "10 alias-ins-dane.secure.dane.test.",
+    );
+    // A next-hop domain that is a secure CNAME to the name holding the MX RRset.
+    z.add_str(
+        "secure",
+        "nh",
+        300,
+        RecordType::CNAME,
+        "cname.secure.dane.test.",
+    );
     // SRV (RFC 7673).
     z.add_str(
         "secure",
@@ -444,7 +474,12 @@ async fn smtp_cname_expanded_name_first_then_original_rfc7672_2_2_2() {
     let plan = r.smtp_targets("cname.secure.dane.test", 25).await.unwrap();
     let (policy, sni, _) = required(&plan.targets[0].status);
     assert_eq!(sni.as_str(), "mx.secure.dane.test");
-    assert!(names(policy).contains(&"alias.secure.dane.test"));
+    // RFC 7672 §3.2.2 as Postfix: TLSA found at the expanded name, so the reference
+    // identifiers are that name and the next-hop domain; the alias is not one.
+    assert_eq!(
+        names(policy),
+        ["mx.secure.dane.test", "cname.secure.dane.test"]
+    );
     // No TLSA at the expanded name: the alias's.
     let plan = r
         .smtp_targets("fallback.secure.dane.test", 25)
@@ -452,7 +487,7 @@ async fn smtp_cname_expanded_name_first_then_original_rfc7672_2_2_2() {
         .unwrap();
     let (_, sni, _) = required(&plan.targets[0].status);
     assert_eq!(sni.as_str(), "alias2.secure.dane.test");
-    // A chain into an insecure zone: the addresses are not secure, no DANE.
+    // A secure CNAME into an insecure zone without TLSA at the alias: no DANE.
     let plan = r
         .smtp_targets("cname-ins.secure.dane.test", 25)
         .await
@@ -680,5 +715,45 @@ async fn the_validating_source_reads_no_hosts_file() {
         dns.queries().iter().any(|q| q.name == localhost),
         "{:?}",
         dns.queries()
+    );
+}
+
+/// RFC 7672 §2.2.2 as Postfix applies it: an MX host that is a *secure* CNAME into an
+/// unsigned zone keeps DANE at its own name when a secure TLSA RRset is there (the common
+/// hosted setup: the customer's signed zone aliases the MX host to a provider's unsigned one).
+#[tokio::test]
+async fn smtp_secure_cname_into_an_unsigned_zone_keeps_dane_at_the_alias_rfc7672_2_2_2() {
+    let (_dns, r) = setup().await;
+    let plan = r.smtp_targets("cid.secure.dane.test", 25).await.unwrap();
+    let t = &plan.targets[0];
+    let (policy, sni, n) = required(&t.status);
+    assert_eq!(sni.as_str(), "alias-ins-dane.secure.dane.test");
+    assert_eq!(n, 1);
+    assert_eq!(
+        names(policy),
+        ["alias-ins-dane.secure.dane.test", "cid.secure.dane.test"]
+    );
+    // DANE covers the target's addresses, reached through the secure alias.
+    assert!(
+        !t.secure_addresses.is_empty() && t.insecure_addresses.is_empty(),
+        "{t:?}"
+    );
+}
+
+/// RFC 7672 §3.2.2 as Postfix: a next-hop domain that is a secure CNAME to the name holding
+/// the MX RRset gives both names as reference identifiers.
+#[tokio::test]
+async fn smtp_next_hop_secure_cname_both_names_are_reference_identifiers_rfc7672_3_2_2() {
+    let (_dns, r) = setup().await;
+    let plan = r.smtp_targets("nh.secure.dane.test", 25).await.unwrap();
+    let (policy, sni, _) = required(&plan.targets[0].status);
+    assert_eq!(sni.as_str(), "mx.secure.dane.test");
+    assert_eq!(
+        names(policy),
+        [
+            "mx.secure.dane.test",
+            "nh.secure.dane.test",
+            "cname.secure.dane.test"
+        ]
     );
 }

@@ -135,7 +135,16 @@ pub(crate) fn judge(
         .chain(relevant.rrset.iter())
         .any(|r| wildcard_expanded(r, answers));
     match nsec_proof {
-        Some(Proof::Bogus) if synthesised => return Err(LookupError::Bogus),
+        // hickory 0.26.3 calls an NSEC wildcard answer one label below the wildcard bogus
+        // (it looks for an NSEC covering the wildcard's own name). The proof RFC 4035 §5.3.4
+        // asks for is checked here instead: a secure NSEC of the signing zone covering the
+        // next closer name. Without it, bogus.
+        Some(Proof::Bogus)
+            if synthesised && !wildcard_denial_proven(&relevant, answers, authorities) =>
+        {
+            return Err(LookupError::Bogus);
+        }
+        Some(Proof::Bogus) => {}
         Some(p) if synthesised && p != Proof::Secure => return Err(LookupError::Indeterminate),
         _ => {}
     }
@@ -184,6 +193,57 @@ fn wildcard_expanded(record: &Record, answers: &[Record]) -> bool {
         }
         _ => false,
     })
+}
+
+/// RFC 4035 §5.3.4: every wildcard-synthesised record among the relevant ones comes with a
+/// secure NSEC record of the zone that signed it, proving that the next closer name (the
+/// query name cut one label below the wildcard's closest encloser) does not exist: its owner
+/// sorts before that name and its next name after it (or wraps to the apex), and it is not a
+/// parent-side NSEC of a delegation above the name (RFC 6840 §4.1).
+fn wildcard_denial_proven(
+    relevant: &Relevant<'_>,
+    answers: &[Record],
+    authorities: &[Record],
+) -> bool {
+    let mut any = false;
+    for record in relevant.links.iter().chain(relevant.rrset.iter()) {
+        for sig in answers.iter().filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(sig))
+                if r.name == record.name
+                    && sig.input().type_covered == record.record_type()
+                    && sig.input().num_labels < record.name.num_labels() =>
+            {
+                Some(sig)
+            }
+            _ => None,
+        }) {
+            any = true;
+            let zone = &sig.input().signer_name;
+            let next_closer = record.name.trim_to(usize::from(sig.input().num_labels) + 1);
+            if !zone.zone_of(&next_closer) {
+                return false;
+            }
+            let covered = authorities.iter().any(|a| {
+                let RData::DNSSEC(DNSSECRData::NSEC(nsec)) = &a.data else {
+                    return false;
+                };
+                let (owner, next) = (&a.name, nsec.next_domain_name());
+                let types = nsec.type_set();
+                let delegation_above = types.contains(RecordType::NS)
+                    && !types.contains(RecordType::SOA)
+                    && owner.zone_of(&next_closer);
+                a.proof == Proof::Secure
+                    && zone.zone_of(owner)
+                    && !delegation_above
+                    && *owner < next_closer
+                    && (next_closer < *next || (next <= owner && next == zone))
+            });
+            if !covered {
+                return false;
+            }
+        }
+    }
+    any
 }
 
 /// A denial (NODATA or NXDOMAIN) for `last`, the last name asked.
@@ -759,6 +819,88 @@ mod tests {
             Some(Proof::Bogus),
         );
         assert_eq!(j, Err(LookupError::Bogus));
+    }
+
+    /// RFC 4035 §5.3.4 checked by the crate where hickory 0.26.3 calls a correct NSEC
+    /// wildcard answer one label below the wildcard bogus; a missing, insecure, foreign or
+    /// non-covering NSEC keeps it bogus.
+    #[test]
+    fn rfc4035_5_3_4_wildcard_one_label_below_proven_by_a_covering_nsec() {
+        let q = "mx.wild.secure.dane.test.";
+        let answers = [
+            rec(q, RData::A(A::new(127, 0, 0, 1)), Proof::Secure),
+            // Made for `*.wild.secure.dane.test.` (4 labels, the `*` not counted).
+            rrsig_over(q, RecordType::A, 4),
+        ];
+        let judge_with = |auth: &[Record]| {
+            answer(judge(
+                &n(q),
+                RecordType::A,
+                ResponseCode::NoError,
+                &answers,
+                auth,
+                Some(Proof::Bogus),
+            ))
+        };
+        let covering = nsec(
+            "*.wild.secure.dane.test.",
+            "x.wild.secure.dane.test.",
+            Proof::Secure,
+        );
+        assert_eq!(judge_with(&[covering]).unwrap().security, Security::Secure);
+        // The wrap-around NSEC (next = the apex) covers names after its owner.
+        let wrap = nsec(
+            "*.wild.secure.dane.test.",
+            "secure.dane.test.",
+            Proof::Secure,
+        );
+        assert_eq!(judge_with(&[wrap]).unwrap().security, Security::Secure);
+        for (auth, why) in [
+            (vec![], "no NSEC"),
+            (
+                vec![nsec(
+                    "*.wild.secure.dane.test.",
+                    "x.wild.secure.dane.test.",
+                    Proof::Insecure,
+                )],
+                "insecure NSEC",
+            ),
+            (
+                vec![nsec("a.rsa.dane.test.", "z.rsa.dane.test.", Proof::Secure)],
+                "NSEC of another zone",
+            ),
+            (
+                vec![nsec(
+                    "n.wild.secure.dane.test.",
+                    "x.wild.secure.dane.test.",
+                    Proof::Secure,
+                )],
+                "NSEC after the name",
+            ),
+            (
+                vec![nsec(
+                    "*.wild.secure.dane.test.",
+                    "mx.wild.secure.dane.test.",
+                    Proof::Secure,
+                )],
+                "NSEC ending at the name (it exists)",
+            ),
+        ] {
+            assert_eq!(judge_with(&auth), Err(LookupError::Bogus), "{why}");
+        }
+        // A delegation NSEC above the name (parent side of a cut) proves nothing below it.
+        let cut = {
+            let data = NSEC::new(
+                n("x.secure.dane.test."),
+                [RecordType::NS, RecordType::RRSIG, RecordType::NSEC],
+            );
+            rec(
+                "wild.secure.dane.test.",
+                RData::DNSSEC(DNSSECRData::NSEC(data)),
+                Proof::Secure,
+            )
+        };
+        assert_eq!(judge_with(&[cut]), Err(LookupError::Bogus));
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use super::{AnswerKind, DnsSource, LookupError, Security, TlsaLookup, TlsaResolver, fqdn};
+use super::{
+    AnswerKind, DnsAnswer, DnsSource, LookupError, Security, TlsaLookup, TlsaResolver, fqdn,
+};
 use crate::names::ReferenceName;
 use crate::rrset::TlsaSet;
 use crate::verify::{Policy, Profile};
@@ -57,8 +59,9 @@ impl DaneStatus {
 struct How<'a> {
     port: u16,
     proto: &'a str,
-    /// A further reference identifier (the SMTP next-hop domain under a secure MX).
-    extra_name: Option<ReferenceName>,
+    /// Further reference identifiers (the SMTP next-hop domain under a secure MX, and its
+    /// CNAME-expanded form when the next-hop domain is a secure alias).
+    extra_names: Vec<ReferenceName>,
     profile: Profile,
     /// False below an insecure SRV RRset: no TLSA lookup at all.
     dane_applies: bool,
@@ -74,7 +77,9 @@ pub struct Target {
     /// SRV port (the SMTP port for MX targets).
     pub port: u16,
     /// Addresses whose lookup was secure: only connections to these are covered by
-    /// [`DaneStatus::Required`].
+    /// [`DaneStatus::Required`]. For a host that is a secure CNAME into an unsigned zone
+    /// with a secure TLSA RRset at the host's own name (RFC 7672 §2.2.2, as Postfix), the
+    /// target's addresses are here too: DANE applies to them through the alias.
     pub secure_addresses: Vec<IpAddr>,
     /// Addresses whose lookup was insecure: opportunistic TLS only.
     pub insecure_addresses: Vec<IpAddr>,
@@ -126,6 +131,20 @@ impl<S: DnsSource> TlsaResolver<S> {
         let (mx, mut expires) = self.query_until(&domain_name, RecordType::MX).await;
         let mx = mx?;
         let mx_secure = mx.security == Security::Secure;
+        // RFC 7672 §2.2.1, §3.2.2: the next-hop domain is a reference identifier only when
+        // the MX RRset is secure (for an implicit MX it is the host itself). When the
+        // next-hop domain is a secure CNAME to the name that holds the MX RRset, both names
+        // are (as Postfix does).
+        let mut extra_names = Vec::new();
+        if mx_secure {
+            extra_names.push(next_hop.clone());
+            if let AnswerKind::Records { owner, cnames, .. } = &mx.kind
+                && !cnames.is_empty()
+                && let Ok(expanded) = ReferenceName::new(owner.to_ascii().trim_end_matches('.'))
+            {
+                extra_names.push(expanded);
+            }
+        }
         let (hosts, implicit_mx) = match mx.kind {
             AnswerKind::Records { rdata, .. } => {
                 let mut hosts: Vec<(u16, Name)> = rdata
@@ -147,17 +166,10 @@ impl<S: DnsSource> TlsaResolver<S> {
         };
         let mut targets = Vec::with_capacity(hosts.len());
         for (preference, host) in hosts {
-            // RFC 7672 §2.2.1, §3.2.2: the next-hop domain is a reference identifier only
-            // when the MX RRset is secure (for an implicit MX it is the host itself).
-            let extra = if mx_secure {
-                Some(next_hop.clone())
-            } else {
-                None
-            };
             let how = How {
                 port,
                 proto: "tcp",
-                extra_name: extra,
+                extra_names: extra_names.clone(),
                 profile: Profile::Smtp,
                 dane_applies: true,
             };
@@ -206,7 +218,7 @@ impl<S: DnsSource> TlsaResolver<S> {
             let how = How {
                 port,
                 proto,
-                extra_name: None,
+                extra_names: Vec::new(),
                 profile: Profile::Generic,
                 dane_applies: srv_secure,
             };
@@ -223,7 +235,7 @@ impl<S: DnsSource> TlsaResolver<S> {
 
     /// Address and TLSA lookups for one host (RFC 7672 §2.2, §2.2.2).
     async fn target(&self, host: Name, preference: u16, how: &How<'_>) -> Target {
-        let (port, proto, extra_name) = (how.port, how.proto, &how.extra_name);
+        let (port, proto) = (how.port, how.proto);
         let mut t = Target {
             host: host.clone(),
             preference,
@@ -281,32 +293,61 @@ impl<S: DnsSource> TlsaResolver<S> {
                 }
             }
         }
-        // RFC 7672 §2.2: TLSA records apply only to hosts whose addresses are secure.
-        if t.secure_addresses.is_empty() || !how.dane_applies {
+        if !how.dane_applies {
             return t;
         }
-        // RFC 7672 §2.2.2: with a secure CNAME chain, the fully expanded name first, then the
-        // original name.
         let original = host.to_ascii().trim_end_matches('.').to_owned();
         let mut candidates = Vec::new();
-        if let Some(e) = &expanded {
+        // RFC 7672 §2.2.2, as Postfix applies it: a host that is a secure CNAME into an
+        // unsigned zone keeps DANE at its own (original) name. The address answer says only
+        // that the chain as a whole is insecure: ask for the alias's own CNAME record.
+        let mut alias_into_insecure = false;
+        if t.secure_addresses.is_empty() && !t.insecure_addresses.is_empty() && chain_end.is_some()
+        {
+            let (cname, expires) = self.query_until(&host, RecordType::CNAME).await;
+            t.expires = t.expires.min(expires);
+            match cname {
+                Ok(DnsAnswer {
+                    security: Security::Secure,
+                    kind: AnswerKind::Records { .. },
+                }) => alias_into_insecure = true,
+                // An insecure alias (or no CNAME after all): no DANE.
+                Ok(_) => return t,
+                Err(e) => {
+                    t.status = DaneStatus::Unusable(e);
+                    return t;
+                }
+            }
+        } else if t.secure_addresses.is_empty() {
+            // RFC 7672 §2.2: TLSA records apply only to hosts whose addresses are secure.
+            return t;
+        } else if let Some(e) = &expanded {
+            // RFC 7672 §2.2.2: with a secure CNAME chain, the fully expanded name first, then
+            // the original name.
             candidates.push(e.to_ascii().trim_end_matches('.').to_owned());
         }
-        candidates.push(original.clone());
+        candidates.push(original);
         for base in candidates {
             let (lookup, expires) = self.lookup_tlsa_until(port, proto, &base).await;
             t.expires = t.expires.min(expires);
             match lookup {
                 Ok(TlsaLookup::Secure { records, base, .. }) => {
+                    // RFC 7672 §3.2.2: the TLSA base domain (the name the RRset was found
+                    // at: the expanded name, or the original one) and, with a secure MX
+                    // RRset, the next-hop domain. The pre-expansion host name is not one
+                    // when the records were found at the expanded name (as Postfix).
                     let mut policy = match how.profile {
                         Profile::Smtp => Policy::smtp(base.clone()),
                         _ => Policy::generic(base.clone()),
                     };
-                    if let Ok(orig) = ReferenceName::new(&original) {
-                        policy = policy.with_reference_name(orig);
-                    }
-                    if let Some(n) = &extra_name {
+                    for n in &how.extra_names {
                         policy = policy.with_reference_name(n.clone());
+                    }
+                    if alias_into_insecure {
+                        // DANE covers the target's addresses: they were reached through the
+                        // alias's secure CNAME, and the server must match these records.
+                        let addresses = std::mem::take(&mut t.insecure_addresses);
+                        t.secure_addresses = addresses;
                     }
                     t.status = if records.has_usable(&policy) {
                         DaneStatus::Required {

@@ -247,6 +247,20 @@ _25._tcp.mx-tlsacname      CNAME  _25._tcp.mx.secure.dane.test.
 tlsacname-ins              MX     10 mx-tlsacname-ins.secure.dane.test.
 mx-tlsacname-ins           A      127.0.0.1
 _25._tcp.mx-tlsacname-ins  CNAME  _25._tcp.mx.insecure.dane.test.
+; a secure CNAME into the unsigned zone with TLSA at the alias (RFC 7672 2.2.2 as Postfix
+; applies it: DANE at the original name), matching and not matching the server there
+cname-ins-dane             MX     10 mx-cid.secure.dane.test.
+mx-cid                     CNAME  mx.insecure.dane.test.
+_25._tcp.mx-cid            T      mx.insecure:3.1.1
+cname-ins-bad              MX     10 mx-cib.secure.dane.test.
+mx-cib                     CNAME  mx.insecure.dane.test.
+_25._tcp.mx-cib            T      mx.secure:3.1.1
+; two customers whose MX hosts are CNAMEs to one provider host (signed provider), and two
+; to an unsigned provider host
+cust1                      MX     10 mx-cust1.secure.dane.test.
+mx-cust1                   CNAME  mx.secure.dane.test.
+cust3                      MX     10 mx-cust3.secure.dane.test.
+mx-cust3                   CNAME  mx.insecure.dane.test.
 ; key rollover: two 3 1 1 (old and new key) plus 2 1 1 (intermediate) and 2 0 1 (root)
 multi                      MX     10 mx-multi.secure.dane.test.
 mx-multi                   A      127.0.0.1
@@ -290,6 +304,10 @@ EOF
 mx                         A      127.0.0.1
 _25._tcp.mx                T      mx.rsa:3.1.1
 _25._tcp.mx                T      mx.rsa:3.0.1
+cust2                      MX     10 mx-cust2.rsa.dane.test.
+mx-cust2                   CNAME  mx.secure.dane.test.
+cust4                      MX     10 mx-cust4.rsa.dane.test.
+mx-cust4                   CNAME  mx.insecure.dane.test.
 EOF
     ;;
     *) printf '@ MX 10 mx.%s.%s.\nmx A 127.0.0.1\n_25._tcp.mx T mx.%s:3.1.1\n' "$1" "$APEX" "$1" ;;
@@ -677,6 +695,16 @@ secure   tlsacname.secure.dane.test                MX    has=MX~10~mx-tlsacname\
 secure   _25._tcp.mx-tlsacname.secure.dane.test    TLSA  tlsa=mx.secure:3.1.1,mx.secure:3.1.2 has=CNAME~_25\._tcp\.mx\.secure\.dane\.test\.
 secure   tlsacname-ins.secure.dane.test            MX    has=MX~10~mx-tlsacname-ins\.secure\.dane\.test\.
 insecure _25._tcp.mx-tlsacname-ins.secure.dane.test TLSA tlsa=mx.insecure:3.1.1 has=CNAME~_25\._tcp\.mx\.insecure\.dane\.test\.
+# secure CNAME into the unsigned zone, TLSA at the alias
+insecure mx-cid.secure.dane.test                   A     has=CNAME~mx\.insecure\.dane\.test\.
+secure   mx-cid.secure.dane.test                   CNAME has=CNAME~mx\.insecure\.dane\.test\.
+secure   _25._tcp.mx-cid.secure.dane.test          TLSA  tlsa=mx.insecure:3.1.1
+secure   _25._tcp.mx-cib.secure.dane.test          TLSA  tlsa=mx.secure:3.1.1
+# customer MX hosts that are CNAMEs to one provider host
+secure   mx-cust1.secure.dane.test                 A     has=CNAME~mx\.secure\.dane\.test\.
+secure   mx-cust2.rsa.dane.test                    A     has=CNAME~mx\.secure\.dane\.test\.
+insecure mx-cust3.secure.dane.test                 A     has=CNAME~mx\.insecure\.dane\.test\.
+insecure mx-cust4.rsa.dane.test                    A     has=CNAME~mx\.insecure\.dane\.test\.
 # several records in one RRset
 secure   multi.secure.dane.test                    MX    has=MX~10~mx-multi\.secure\.dane\.test\.
 secure   _25._tcp.mx-multi.secure.dane.test        TLSA  tlsa=mx-multi.old:3.1.1,mx-multi.new:3.1.1,intermediate:2.1.1,ca:2.0.1
