@@ -494,6 +494,9 @@ async fn answers_hickory_alone_calls_bogus_are_secure() {
             ("mx.wild.dane.test", RecordType::A),
             ("foo.wild.dane.test", RecordType::TLSA),
             ("foo._25._tcp.wild.dane.test", RecordType::TLSA),
+            // RFC 6672: a signed DNAME and the unsigned CNAME synthesised from it.
+            ("mx.dn.secure.dane.test", RecordType::A),
+            ("_25._tcp.mx.dn.secure.dane.test", RecordType::TLSA),
         ] {
             let got = mode.security(name, rtype).await;
             assert_eq!(got, Ok(Security::Secure), "{mode_name}: {name} {rtype}");

@@ -23,6 +23,7 @@ use hickory_proto::dnssec::Proof;
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::BinDecodable;
 
 use super::LookupError;
 
@@ -148,8 +149,9 @@ pub(crate) fn judge(
         Some(p) if synthesised && p != Proof::Secure => return Err(LookupError::Indeterminate),
         _ => {}
     }
-    // Every link of the chain, and the final RRset, must carry a proof.
-    let chain_security = proof_security(relevant.links.iter().copied())?;
+    // Every link of the chain, and the final RRset, must carry a proof. A CNAME synthesised
+    // from a DNAME (unsigned by design) carries the DNAME's.
+    let chain_security = proof_security(relevant.links.iter().map(|l| dname_proven(l, answers)))?;
     let chain_ttl = relevant.links.iter().map(|r| r.ttl).min();
     if !relevant.rrset.is_empty() {
         let security = chain_security.and(proof_security(relevant.rrset.iter().copied())?);
@@ -180,6 +182,39 @@ pub(crate) fn judge(
         });
     }
     judge_denial(qname, rcode, authorities, nsec_proof).map(Judgement::Answer)
+}
+
+/// RFC 6672 §3.4, §5.3.1: a server answering through a DNAME adds the DNAME RRset (signed)
+/// and a CNAME synthesised from it (unsigned). Such a CNAME is proven by the DNAME: when a
+/// DNAME in `answers` owned by a proper ancestor of the CNAME's owner maps the owner onto
+/// exactly the CNAME's target, the DNAME record stands in for the link (its proof is what
+/// counts); otherwise the link itself.
+fn dname_proven<'a>(link: &'a Record, answers: &'a [Record]) -> &'a Record {
+    if matches!(link.proof, Proof::Secure | Proof::Insecure) {
+        return link;
+    }
+    let RData::CNAME(target) = &link.data else {
+        return link;
+    };
+    answers
+        .iter()
+        .find(|d| {
+            let RData::Unknown { code, rdata } = &d.data else {
+                return false;
+            };
+            if *code != RecordType::DNAME || d.name == link.name || !d.name.zone_of(&link.name) {
+                return false;
+            }
+            // The DNAME target is never compressed on the wire (RFC 6672 §2.5).
+            let Ok(dname_target) = Name::from_bytes(&rdata.anything) else {
+                return false;
+            };
+            let keep = usize::from(link.name.num_labels() - d.name.num_labels());
+            Name::from_labels(link.name.iter().take(keep))
+                .and_then(|prefix| prefix.append_domain(&dname_target))
+                .is_ok_and(|synthesised| synthesised == target.0)
+        })
+        .unwrap_or(link)
 }
 
 /// Whether an RRSIG in `answers` over `record`'s RRset was made for a wildcard (RFC 4034
@@ -901,6 +936,84 @@ mod tests {
             )
         };
         assert_eq!(judge_with(&[cut]), Err(LookupError::Bogus));
+    }
+
+    fn dname(owner: &str, target: &str, proof: Proof) -> Record {
+        use hickory_proto::rr::rdata::NULL;
+        use hickory_proto::serialize::binary::BinEncodable;
+        let bytes = n(target).to_bytes().unwrap();
+        let data = RData::Unknown {
+            code: RecordType::DNAME,
+            rdata: NULL::with(bytes),
+        };
+        rec(owner, data, proof)
+    }
+
+    /// RFC 6672 §5.3.1: a CNAME synthesised from a DNAME is proven by the DNAME, and only by
+    /// a DNAME that maps the owner onto exactly that target.
+    #[test]
+    fn rfc6672_5_3_1_synthesised_cname_carries_the_dname_proof() {
+        let q = "_25._tcp.mx.dn.secure.dane.test.";
+        let target = "_25._tcp.mx.rsa.dane.test.";
+        let chain = |dname_rec: Record, cname_target: &str| {
+            vec![
+                dname_rec,
+                rec(q, RData::CNAME(CNAME(n(cname_target))), Proof::Bogus),
+                rec(target, tlsa(), Proof::Secure),
+            ]
+        };
+        let judge_chain = |answers: Vec<Record>| {
+            answer(judge(
+                &n(q),
+                RecordType::TLSA,
+                ResponseCode::NoError,
+                &answers,
+                &[],
+                None,
+            ))
+        };
+        let good = chain(
+            dname("dn.secure.dane.test.", "rsa.dane.test.", Proof::Secure),
+            target,
+        );
+        assert_eq!(judge_chain(good).unwrap().security, Security::Secure);
+        let insecure = chain(
+            dname("dn.secure.dane.test.", "rsa.dane.test.", Proof::Insecure),
+            target,
+        );
+        assert_eq!(judge_chain(insecure).unwrap().security, Security::Insecure);
+        for (answers, why) in [
+            (
+                chain(
+                    dname("dn.secure.dane.test.", "rsa.dane.test.", Proof::Bogus),
+                    target,
+                ),
+                "bogus DNAME",
+            ),
+            (
+                chain(
+                    dname("dn.secure.dane.test.", "rsa.dane.test.", Proof::Secure),
+                    "_25._tcp.evil.rsa.dane.test.",
+                ),
+                "CNAME target not the DNAME's mapping",
+            ),
+            (
+                chain(
+                    dname("dn.secure.dane.test.", "other.dane.test.", Proof::Secure),
+                    target,
+                ),
+                "DNAME to another target",
+            ),
+            (
+                chain(
+                    dname("other.secure.dane.test.", "rsa.dane.test.", Proof::Secure),
+                    target,
+                ),
+                "DNAME not above the name",
+            ),
+        ] {
+            assert_eq!(judge_chain(answers), Err(LookupError::Bogus), "{why}");
+        }
     }
 
     #[test]

@@ -255,6 +255,8 @@ _25._tcp.mx-cid            T      mx.insecure:3.1.1
 cname-ins-bad              MX     10 mx-cib.secure.dane.test.
 mx-cib                     CNAME  mx.insecure.dane.test.
 _25._tcp.mx-cib            T      mx.secure:3.1.1
+; DNAME (RFC 6672): names below dn.secure are synthesised CNAMEs into rsa.dane.test
+dn                         DNAME  rsa.dane.test.
 ; two customers whose MX hosts are CNAMEs to one provider host (signed provider), and two
 ; to an unsigned provider host
 cust1                      MX     10 mx-cust1.secure.dane.test.
@@ -700,6 +702,9 @@ insecure mx-cid.secure.dane.test                   A     has=CNAME~mx\.insecure\
 secure   mx-cid.secure.dane.test                   CNAME has=CNAME~mx\.insecure\.dane\.test\.
 secure   _25._tcp.mx-cid.secure.dane.test          TLSA  tlsa=mx.insecure:3.1.1
 secure   _25._tcp.mx-cib.secure.dane.test          TLSA  tlsa=mx.secure:3.1.1
+# DNAME-synthesised CNAMEs (RFC 6672)
+secure   mx.dn.secure.dane.test                    A     has=A~127\.0\.0\.1
+secure   _25._tcp.mx.dn.secure.dane.test           TLSA  tlsa=mx.rsa:3.1.1,mx.rsa:3.0.1
 # customer MX hosts that are CNAMEs to one provider host
 secure   mx-cust1.secure.dane.test                 A     has=CNAME~mx\.secure\.dane\.test\.
 secure   mx-cust2.rsa.dane.test                    A     has=CNAME~mx\.secure\.dane\.test\.
