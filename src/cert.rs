@@ -12,6 +12,16 @@ use crate::der::{self, DerError, Reader};
 const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
 /// Object identifier `2.5.29.30` (nameConstraints), DER contents.
 const OID_NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
+/// Object identifier `2.5.29.19` (basicConstraints), DER contents.
+const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+/// Object identifier `2.5.29.15` (keyUsage), DER contents.
+const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+/// Object identifier `2.16.840.1.113730.1.1` (Netscape certificate type), DER contents.
+const OID_NETSCAPE_CERT_TYPE: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x86, 0xf8, 0x42, 0x01, 0x01];
+/// keyUsage `keyCertSign` (bit 5), in the first octet of the bits.
+const KU_KEY_CERT_SIGN: u8 = 0x04;
+/// Netscape certificate type: SSL CA, S/MIME CA, object-signing CA (bits 5–7).
+const NS_ANY_CA: u8 = 0x07;
 /// Object identifier `2.5.4.3` (commonName), DER contents.
 const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
 /// GeneralName `dNSName [2] IMPLICIT IA5String`.
@@ -37,6 +47,8 @@ pub(crate) struct CertView<'a> {
     pub(crate) issuer: &'a [u8],
     /// The subject Name, contents only.
     pub(crate) subject: &'a [u8],
+    /// The contents of the `[0]` version wrapper, if present (absent: v1).
+    version: Option<&'a [u8]>,
     /// The contents of the `[3]` extensions wrapper, if present.
     extensions: Option<&'a [u8]>,
 }
@@ -53,7 +65,7 @@ impl<'a> CertView<'a> {
         outer.finish()?;
 
         let mut tbs = Reader::new(tbs.contents);
-        tbs.read_optional(der::CONTEXT_0)?; // version
+        let version = tbs.read_optional(der::CONTEXT_0)?.map(|v| v.contents);
         tbs.read(der::INTEGER)?; // serialNumber
         tbs.read(der::SEQUENCE)?; // signature
         let issuer = tbs.read(der::SEQUENCE)?;
@@ -86,6 +98,7 @@ impl<'a> CertView<'a> {
             spki: spki.encoded,
             issuer: issuer.contents,
             subject: subject.contents,
+            version,
             extensions,
         })
     }
@@ -140,6 +153,69 @@ impl<'a> CertView<'a> {
             Some(value) => Ok(Some(der::single(value, der::SEQUENCE)?.contents)),
             None => Ok(None),
         }
+    }
+
+    /// Whether OpenSSL would accept this certificate as the CA at the top of a chain: its
+    /// `check_ca` (behind `X509_check_ca`) returning non-zero, as `check_chain` requires of
+    /// every certificate above the leaf, the DANE-TA trust anchor included (else
+    /// `X509_V_ERR_INVALID_CA`). RFC 5280 §4.2.1.9: a certificate whose key signs other
+    /// certificates asserts `cA`; OpenSSL keeps its legacy exceptions for the top of the
+    /// chain, and so do we:
+    ///
+    /// - a keyUsage without keyCertSign: not a CA (RFC 5280 §4.2.1.3), whatever else it says;
+    /// - basicConstraints present: a CA exactly when `cA` is TRUE;
+    /// - no basicConstraints: a CA when it is an X.509 v1 certificate whose subject equals
+    ///   its issuer (a "v1 root"; compared octet for octet, where OpenSSL compares canonical
+    ///   forms), or when it has a keyUsage (which then includes keyCertSign), or a Netscape
+    ///   certificate type with a CA bit; otherwise (a v1 certificate issued by another, a
+    ///   v3 certificate with neither) not a CA.
+    ///
+    /// Extensions are read only here and for names: never on the DANE-EE path.
+    pub(crate) fn is_ca_for_openssl(&self) -> Result<bool, DerError> {
+        // The first octet of a BIT STRING's bits (the octet after the unused-bits count).
+        let first_octet = |value: &[u8]| -> Result<u8, DerError> {
+            let bits = der::single(value, der::BIT_STRING)?.contents;
+            match bits {
+                [] => Err("empty BIT STRING"),
+                [_, first, ..] => Ok(*first),
+                [_] => Ok(0),
+            }
+        };
+        let key_usage = self
+            .extension(OID_KEY_USAGE)?
+            .map(first_octet)
+            .transpose()?;
+        if key_usage.is_some_and(|ku| ku & KU_KEY_CERT_SIGN == 0) {
+            return Ok(false);
+        }
+        if let Some(value) = self.extension(OID_BASIC_CONSTRAINTS)? {
+            let bc = der::single(value, der::SEQUENCE)?;
+            let mut bc = Reader::new(bc.contents);
+            let ca = match bc.read_optional(der::BOOLEAN)? {
+                None => false,
+                Some(b) => match b.contents {
+                    [0] => false,
+                    [_] => true,
+                    _ => return Err("malformed BOOLEAN in basicConstraints"),
+                },
+            };
+            bc.read_optional(der::INTEGER)?; // pathLenConstraint
+            bc.finish()?;
+            return Ok(ca);
+        }
+        // `[0] { INTEGER 0 }`, or no version field at all (DEFAULT v1).
+        let v1 = self.version.is_none_or(|v| v == [der::INTEGER, 1, 0]);
+        if v1 && self.subject == self.issuer {
+            return Ok(true);
+        }
+        if key_usage.is_some() {
+            return Ok(true);
+        }
+        let ns = self
+            .extension(OID_NETSCAPE_CERT_TYPE)?
+            .map(first_octet)
+            .transpose()?;
+        Ok(ns.is_some_and(|ns| ns & NS_ANY_CA != 0))
     }
 
     fn dns_sans(&self) -> Result<Vec<&'a [u8]>, DerError> {

@@ -99,20 +99,26 @@
 //! ## Choices where the RFCs leave one
 //! Like OpenSSL's DANE code (the engine under Postfix): DANE-TA records match certificates
 //! above the leaf only; a trust anchor's own validity dates are not checked (it is a name and
-//! a key); PKIX usages without PKIX roots can never succeed; records are tried DANE-EE first.
-//! The DANE-TA chain check is rustls-webpki's, which (unlike OpenSSL) refuses a leaf that is
-//! itself a CA certificate. Partial-label wildcards (`mx*.example.net`) never match, as in
-//! Postfix (which sets `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS`; plain `openssl s_client`
-//! accepts them). A reference name may end with a dot (`mx.example.net.`, the fully
-//! qualified form) and matches the certificate's `mx.example.net`; OpenSSL's
-//! `X509_check_host` compares it literally and refuses. A presented name with a final dot
-//! never matches, in both. A certificate with an extension twice (RFC 5280 §4.2) is
-//! malformed wherever we read its extensions: under DANE-EE with name checks OpenSSL
-//! instead falls back to the subject CN when the subjectAltName is duplicated. A
-//! TBSCertificate whose optional `[1]`/`[2]`/`[3]` fields repeat or come out of order
-//! (RFC 5280 §4.1) is malformed under every usage, DANE-EE included. `tests/openssl_interop.rs` runs the same inputs through `openssl s_server`
-//! / `s_client -dane_tlsa_rrdata` and through [`verify`], and checks that the verdicts and
-//! depths agree.
+//! a key), but it must be a CA certificate as OpenSSL's `X509_check_ca` judges the top of a
+//! chain (RFC 5280 §4.2.1.9; see [`verify`] for each case, a bare 2 1 0 key whose
+//! certificate is not sent included); PKIX usages without PKIX roots can never succeed;
+//! records are tried DANE-EE first. `tests/openssl_interop.rs` runs the same inputs through
+//! `openssl s_server` / `s_client -dane_tlsa_rrdata` and through [`verify`], and checks that
+//! the verdicts and depths agree.
+//!
+//! Deliberate differences from OpenSSL 3.0 and Postfix (the README carries the same table):
+//!
+//! | case | OpenSSL 3.0 / Postfix | `dane` | why (RFC) |
+//! |---|---|---|---|
+//! | DANE-TA leaf that is itself a CA certificate (CA:TRUE, digitalSignature) | accepted | refused (rustls-webpki: `CaUsedAsEndEntity`) | RFC 5280 §4.2.1.9: `cA` marks a key that signs certificates; rustls-webpki keeps the CA and end-entity roles apart |
+//! | partial-label wildcard `mx*.example.net` | accepted by plain `s_client`; refused by Postfix (`NO_PARTIAL_WILDCARDS`) | refused, as Postfix | RFC 7672 §3.2.3, RFC 6125 §6.4.3: a wildcard is the whole leftmost label |
+//! | TLSA RRset with no usable record | OpenSSL: DANE off, PKIX against its trust store; Postfix `dane`: mandatory unauthenticated TLS | [`Error::NoUsableRecords`], never a PKIX fallback inside [`verify`]; the caller decides (the rustls adapter fails unless told `NoUsableRecords::FallBack`) | RFC 7671 §4, RFC 7672 §2.2: unusable records give no DANE authentication; what follows is the application's policy, not the matcher's |
+//! | insecure MX RRset | Postfix's default name matching also admits the next-hop domain | the next-hop domain is no reference identifier; only the TLSA base domain (the MX host) | RFC 7672 §2.2.1, §3.2.2: only a secure MX RRset binds the next-hop domain to the MX host |
+//! | a non-self-signed certificate in [`PkixRoots`] (PKIX-TA/PKIX-EE) | a trust anchor only with `X509_V_FLAG_PARTIAL_CHAIN` | every certificate given is a trust anchor (the rustls convention) | RFC 5280 §6.1.1 (d): a trust anchor is a name and a key, whatever certificate carries them |
+//! | depth in [`Verified::depth`] for a chain sent out of order or with extra certificates | depth in the chain OpenSSL built | position in the chain as presented (0 = leaf) | RFC 8446 §4.4.2: certificates after the leaf may come in any order; the position names the certificate the peer sent |
+//! | reference name with a final dot `mx.example.net.` vs SAN `mx.example.net` | refused (`X509_check_host` compares literally) | accepted (reference names are normalised) | RFC 1034 §3.1: the final dot marks the same, fully qualified name |
+//! | DANE-EE with name checks, leaf with two subjectAltName extensions | accepted (falls back to the CN) | refused: malformed wherever extensions are read | RFC 5280 §4.2: an extension appears at most once |
+//! | DANE-EE, TBSCertificate with `[1]`/`[2]`/`[3]` repeated or out of order | certificate not loaded | refused: malformed under every usage | RFC 5280 §4.1 |
 //!
 //! ## Cargo features
 //! - `rustls` (default): the rustls adapter, [`DaneVerifier`].

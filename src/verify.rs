@@ -228,7 +228,8 @@ impl Verified {
     }
 
     /// Depth of the matching certificate, counted in the chain as presented (0 = leaf), as
-    /// OpenSSL reports it: a trust anchor taken from a 2 0 0 record counts as appended to the
+    /// OpenSSL reports it for a chain sent in order (out of order, OpenSSL counts in the
+    /// chain it built, we in the chain as sent): a trust anchor taken from a 2 0 0 record counts as appended to the
     /// chain (depth = chain length); a 2 1 0 bare key reports the depth of the topmost
     /// presented certificate it signed.
     pub fn depth(&self) -> usize {
@@ -292,6 +293,26 @@ impl fmt::Debug for Verified {
 ///   allows serverAuth where present; the leaf must match a reference identifier.
 ///   As in OpenSSL, a DANE-TA record never matches the leaf itself (not even a 2 0 0 copy
 ///   of a self-signed leaf; a 2 1 0 key that signed the leaf is an anchor at depth 0).
+/// - The DANE-TA anchor must be a CA certificate (RFC 5280 §4.2.1.9), judged as OpenSSL's
+///   `check_chain` judges the top of a chain (else `X509_V_ERR_INVALID_CA`); a certificate
+///   that matched but is none is no anchor, and when nothing else validates the error is
+///   [`Error::ChainInvalid`] with `EndEntityUsedAsCa`, as for a non-CA intermediate. Case by
+///   case, each checked against OpenSSL 3.0 on loopback (`tests/openssl_interop.rs`, case 14):
+///   - a presented certificate above the leaf (matched by any 2 x y record, 2 1 0
+///     included), or the certificate of a 2 0 0 record: basicConstraints with `cA` FALSE, or
+///     no basicConstraints and no keyUsage, or a keyUsage without keyCertSign: refused;
+///   - an X.509 v1 certificate (no extensions): refused, except a self-signed one (subject
+///     equal to issuer: OpenSSL's "v1 root"), which is accepted;
+///   - no basicConstraints but a keyUsage with keyCertSign (or a Netscape certificate type
+///     with a CA bit): accepted, OpenSSL's legacy exception for the top of the chain;
+///   - a self-signed leaf under its own 2 1 0 key: accepted at depth 0, its CA bit is not
+///     asked (it is the end entity, not an anchor above it); its 2 0 1 / 2 0 0 never match;
+///   - a 2 1 0 bare key whose certificate is not sent: accepted, nothing says it is no CA
+///     (OpenSSL cannot know either). When that certificate *is* sent (with the name the
+///     key stands under), it is met first and refused, as in OpenSSL.
+///
+///   Only candidate anchors are checked, after their record matched: DANE-EE never reads
+///   an extension.
 /// - PKIX-EE(1) / PKIX-TA(0) (RFC 6698 §2.1.1, RFC 7671 §5.3–5.4): the chain must also
 ///   validate against the policy's PKIX roots, with the leaf matching (usage 1) or a
 ///   certificate of the validated path above the leaf matching (usage 0), and names must
@@ -461,6 +482,10 @@ fn dane_ta<'a>(
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut bare_keys: Vec<(usize, &'a [u8])> = Vec::new();
     let mut failure = None;
+    // Certificates that matched a record but are not CAs (RFC 5280 §4.2.1.9; OpenSSL's
+    // X509_V_ERR_INVALID_CA): (subject, SPKI contents), and the error they give.
+    let mut non_ca: Vec<(&'a [u8], &'a [u8])> = Vec::new();
+    let mut invalid_ca: Option<Error> = None;
     for (index, r) in tlsa.usable_of(CertUsage::DaneTa) {
         // A certificate the server sent, above the leaf (OpenSSL: TA records are matched at
         // depth > 0 only).
@@ -469,14 +494,15 @@ fn dane_ta<'a>(
             if rest[i].der == leaf.der || !d.matches(r) {
                 continue;
             }
-            match anchor_from_view(&rest[i]) {
-                Ok(a) => {
+            match ca_anchor_from_view(&rest[i]) {
+                Ok(Some(a)) => {
                     anchors.push(a);
                     candidates.push(Candidate {
                         record_index: index,
                         depth: Some(i + 1),
                     });
                 }
+                Ok(None) => refuse_non_ca(&rest[i], &mut non_ca, &mut invalid_ca),
                 Err(reason) => {
                     failure.get_or_insert(Error::MalformedCertificate {
                         depth: i + 1,
@@ -493,12 +519,20 @@ fn dane_ta<'a>(
                 // otherwise "chain" to its own copy).
                 Selector::Cert if r.data() == leaf.der => {}
                 Selector::Cert => {
-                    if let Ok(a) = CertView::parse(r.data()).and_then(|v| anchor_from_view(&v)) {
-                        anchors.push(a);
-                        candidates.push(Candidate {
-                            record_index: index,
-                            depth: None,
-                        });
+                    let Ok(view) = CertView::parse(r.data()) else {
+                        continue;
+                    };
+                    match ca_anchor_from_view(&view) {
+                        Ok(Some(a)) => {
+                            anchors.push(a);
+                            candidates.push(Candidate {
+                                record_index: index,
+                                depth: None,
+                            });
+                        }
+                        Ok(None) => refuse_non_ca(&view, &mut non_ca, &mut invalid_ca),
+                        // Unreadable extensions: not an anchor (as an unusable record).
+                        Err(_) => {}
                     }
                 }
                 Selector::Spki => {
@@ -540,6 +574,11 @@ fn dane_ta<'a>(
                     names: &[&'a [u8]]| {
         for &(record_index, spki) in &bare_keys {
             for &name in names {
+                // OpenSSL meets the sent (or 2 0 0) certificate with this name and key first,
+                // as the anchor, and refuses it as a non-CA: the bare key does not stand in.
+                if non_ca.contains(&(name, spki)) {
+                    continue;
+                }
                 anchors.push(TrustAnchor {
                     subject: name.into(),
                     subject_public_key_info: spki.into(),
@@ -554,7 +593,7 @@ fn dane_ta<'a>(
     };
     add_bare(&mut anchors, &mut candidates, &top_issuers);
     if anchors.is_empty() && other_issuers.is_empty() {
-        return Err(failure);
+        return Err(failure.or(invalid_ca));
     }
 
     let mut found = validate_path(chain, &anchors, policy, now);
@@ -564,13 +603,12 @@ fn dane_ta<'a>(
     }
     let anchor_depths: Vec<usize> = candidates.iter().filter_map(|c| c.depth).collect();
     let found = found.map_err(|e| {
-        Some(chain_error(
-            e,
-            chain,
-            &anchor_depths,
-            now,
-            CertUsage::DaneTa,
-        ))
+        // A matched certificate refused as a non-CA explains the failure better than
+        // whatever the remaining anchors gave (usually: unknown issuer).
+        Some(
+            invalid_ca
+                .unwrap_or_else(|| chain_error(e, chain, &anchor_depths, now, CertUsage::DaneTa)),
+        )
     })?;
     let used = candidates.get(found.anchor).ok_or(None)?;
     let record = &tlsa.records()[used.record_index];
@@ -721,6 +759,31 @@ fn pkix(
         name: Some(name),
         anchor_from_record: false,
     })
+}
+
+/// The trust anchor of a certificate that matched a DANE-TA record, `None` when it is not a
+/// CA certificate as OpenSSL's `check_chain` judges the top of a chain
+/// ([`CertView::is_ca_for_openssl`]; RFC 5280 §4.2.1.9, RFC 7671 §5.2).
+fn ca_anchor_from_view<'a>(view: &CertView<'a>) -> Result<Option<TrustAnchor<'a>>, &'static str> {
+    if !view.is_ca_for_openssl()? {
+        return Ok(None);
+    }
+    anchor_from_view(view).map(Some)
+}
+
+/// Records a certificate that matched a DANE-TA record and is not a CA.
+fn refuse_non_ca<'a>(
+    view: &CertView<'a>,
+    non_ca: &mut Vec<(&'a [u8], &'a [u8])>,
+    invalid_ca: &mut Option<Error>,
+) {
+    if let Ok(spki) = der::spki_contents(view.spki) {
+        non_ca.push((view.subject, spki));
+    }
+    invalid_ca.get_or_insert(Error::ChainInvalid {
+        usage: CertUsage::DaneTa,
+        reason: webpki::Error::EndEntityUsedAsCa,
+    });
 }
 
 fn anchor_from_view<'a>(view: &CertView<'a>) -> Result<TrustAnchor<'a>, &'static str> {

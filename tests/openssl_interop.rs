@@ -960,3 +960,81 @@ fn duplicate_san_extension() {
         ),
     ]);
 }
+
+/// Case 14: A DANE-TA anchor above the leaf that is no CA certificate (RFC 5280 §4.2.1.9):
+/// OpenSSL's `check_chain` refuses it ("invalid CA certificate") whether the record names
+/// the sent certificate or carries it (2 0 0), and keeps its legacy exceptions (a v1
+/// self-signed root; no basicConstraints but a keyUsage with keyCertSign). A bare 2 1 0 key
+/// whose certificate is not sent is accepted: nothing says it is no CA.
+#[test]
+fn dane_ta_anchor_not_a_ca() {
+    use rcgen::KeyUsagePurpose as Ku;
+    let root = Cert::self_signed(&Spec::ca("Test Root CA"));
+    let under = |anchor: &Cert| anchor.issue(&leaf_spec());
+    let ca_false = root.issue(&Spec::not_ca("CA False", true, &[Ku::DigitalSignature]));
+    let no_bc = root.issue(&Spec::not_ca("No BC", false, &[]));
+    let no_bc_ku = root.issue(&Spec::not_ca(
+        "No BC KeyCertSign",
+        false,
+        &[Ku::KeyCertSign],
+    ));
+    let no_sign = root.issue(&Spec::ca("CA No CertSign").key_usages(&[Ku::DigitalSignature]));
+    let v1 = root.issue(&Spec::ca("V1 Int")).to_v1(&root.key);
+    let v1_root = {
+        let v3 = Cert::self_signed(&Spec::ca("V1 Root"));
+        v3.to_v1(&v3.key)
+    };
+    let selfsigned = Cert::self_signed(&leaf_spec());
+    let mut cases = Vec::new();
+    for (what, anchor, ok) in [
+        ("CA:FALSE", &ca_false, false),
+        ("no basicConstraints", &no_bc, false),
+        ("no basicConstraints, keyCertSign", &no_bc_ku, true),
+        ("CA:TRUE without keyCertSign", &no_sign, false),
+        ("v1 issued by a root", &v1, false),
+        ("v1 self-signed root", &v1_root, true),
+    ] {
+        let leaf = under(anchor);
+        let name = |r: &str| -> &'static str {
+            Box::leak(format!("14 {r}, anchor {what}").into_boxed_str())
+        };
+        let sent = || peer(&leaf, &[anchor]);
+        cases.push(Case::new(
+            name("2 0 1 sent"),
+            sent(),
+            vec![rec(&anchor.der, 2, 0, 1)],
+            ok.then_some(1),
+        ));
+        cases.push(Case::new(
+            name("2 1 0 sent"),
+            sent(),
+            vec![rec(&anchor.der, 2, 1, 0)],
+            ok.then_some(1),
+        ));
+        cases.push(Case::new(
+            name("2 0 0 not sent"),
+            peer(&leaf, &[]),
+            vec![rec(&anchor.der, 2, 0, 0)],
+            ok.then_some(1),
+        ));
+        cases.push(Case::new(
+            name("2 1 0 not sent"),
+            peer(&leaf, &[]),
+            vec![rec(&anchor.der, 2, 1, 0)],
+            Some(0),
+        ));
+    }
+    cases.push(Case::new(
+        "14 2 1 0 of a self-signed CA:FALSE leaf, sent twice",
+        peer(&selfsigned, &[&selfsigned]),
+        vec![rec(&selfsigned.der, 2, 1, 0)],
+        Some(0),
+    ));
+    cases.push(Case::new(
+        "14 2 0 1 of a self-signed CA:FALSE leaf, sent twice",
+        peer(&selfsigned, &[&selfsigned]),
+        vec![rec(&selfsigned.der, 2, 0, 1)],
+        None,
+    ));
+    check(cases);
+}

@@ -510,6 +510,186 @@ fn dane_ta_chain_out_of_order_extra_certs_two_issuers_rfc7671_5_2() {
     ));
 }
 
+/// OpenSSL's `X509_V_ERR_INVALID_CA` for a DANE-TA anchor: the matched certificate is no CA.
+fn is_invalid_ca(r: &Result<dane::Verified, Error>) -> bool {
+    matches!(
+        r,
+        Err(Error::ChainInvalid { usage: CertUsage::DaneTa, reason })
+            if format!("{reason:?}") == "EndEntityUsedAsCa"
+    )
+}
+
+/// Under `issuer` (a CA), a certificate of `spec` and a leaf it issued.
+fn anchor_and_leaf(issuer: &Cert, spec: &Spec) -> (Cert, Cert) {
+    let anchor = issuer.issue(spec);
+    let leaf = anchor.issue(&Spec::leaf(&[HOST]));
+    (anchor, leaf)
+}
+
+/// Every way a DANE-TA record can name `anchor` above `leaf` in the chain: 2 0 1, 2 1 1 and
+/// 2 1 0 of the sent certificate, 2 0 0 of the one not sent.
+fn ta_verdicts(anchor: &Cert, leaf: &Cert) -> Vec<(&'static str, Result<dane::Verified, Error>)> {
+    let sent = [leaf.der.clone(), anchor.der.clone()];
+    let alone = std::slice::from_ref(&leaf.der);
+    [
+        ("2 0 1 sent", &sent[..], rec(&anchor.der, 2, 0, 1)),
+        ("2 1 1 sent", &sent[..], rec(&anchor.der, 2, 1, 1)),
+        ("2 1 0 sent", &sent[..], rec(&anchor.der, 2, 1, 0)),
+        ("2 0 0 not sent", alone, rec(&anchor.der, 2, 0, 0)),
+    ]
+    .into_iter()
+    .map(|(what, chain, r)| (what, verify(chain, &set([r]), &smtp(), now())))
+    .collect()
+}
+
+#[test]
+fn dane_ta_anchor_with_ca_false_is_refused_rfc7671_5_2_rfc5280_4_2_1_9() {
+    use rcgen::KeyUsagePurpose as Ku;
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    // CA:FALSE: OpenSSL refuses the chain (invalid CA certificate), so do we.
+    let (anchor, leaf) = anchor_and_leaf(
+        &root,
+        &Spec::not_ca("Not A CA", true, &[Ku::DigitalSignature]),
+    );
+    for (what, r) in ta_verdicts(&anchor, &leaf) {
+        assert!(is_invalid_ca(&r), "CA:FALSE, {what}: {r:?}");
+    }
+    // CA:FALSE even with keyCertSign: basicConstraints decide.
+    let (anchor, leaf) =
+        anchor_and_leaf(&root, &Spec::not_ca("Not A CA", true, &[Ku::KeyCertSign]));
+    for (what, r) in ta_verdicts(&anchor, &leaf) {
+        assert!(is_invalid_ca(&r), "CA:FALSE + keyCertSign, {what}: {r:?}");
+    }
+    // CA:TRUE whose keyUsage lacks keyCertSign (RFC 5280 §4.2.1.3): refused by OpenSSL too.
+    let (anchor, leaf) = anchor_and_leaf(
+        &root,
+        &Spec::ca("No Cert Sign").key_usages(&[Ku::DigitalSignature]),
+    );
+    for (what, r) in ta_verdicts(&anchor, &leaf) {
+        assert!(
+            is_invalid_ca(&r),
+            "CA:TRUE without keyCertSign, {what}: {r:?}"
+        );
+    }
+    // The control: a CA:TRUE anchor.
+    let (anchor, leaf) = anchor_and_leaf(&root, &Spec::ca("Int"));
+    for (what, r) in ta_verdicts(&anchor, &leaf) {
+        assert_eq!(r.map(|v| v.depth()), Ok(1), "CA:TRUE, {what}");
+    }
+}
+
+#[test]
+fn dane_ta_anchor_without_basic_constraints_rfc7671_5_2_rfc5280_4_2_1_9() {
+    use rcgen::KeyUsagePurpose as Ku;
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    // v3, neither basicConstraints nor keyUsage: not a CA for OpenSSL either.
+    let (anchor, leaf) = anchor_and_leaf(&root, &Spec::not_ca("No BC", false, &[]));
+    for (what, r) in ta_verdicts(&anchor, &leaf) {
+        assert!(is_invalid_ca(&r), "no basicConstraints, {what}: {r:?}");
+    }
+    // No basicConstraints, keyUsage without keyCertSign: refused.
+    let (anchor, leaf) = anchor_and_leaf(
+        &root,
+        &Spec::not_ca("No BC", false, &[Ku::DigitalSignature]),
+    );
+    for (what, r) in ta_verdicts(&anchor, &leaf) {
+        assert!(
+            is_invalid_ca(&r),
+            "no basicConstraints, digitalSignature, {what}: {r:?}"
+        );
+    }
+    // No basicConstraints, keyUsage with keyCertSign: OpenSSL's legacy exception for the top
+    // of the chain (check_ca returns 4): accepted.
+    let (anchor, leaf) = anchor_and_leaf(&root, &Spec::not_ca("No BC", false, &[Ku::KeyCertSign]));
+    for (what, r) in ta_verdicts(&anchor, &leaf) {
+        assert_eq!(
+            r.map(|v| v.depth()),
+            Ok(1),
+            "no basicConstraints, keyCertSign, {what}"
+        );
+    }
+}
+
+#[test]
+fn dane_ta_v1_anchor_only_as_a_self_signed_root_rfc7671_5_2_rfc5280_4_2_1_9() {
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    // A v1 certificate issued by another: no way to say it is a CA, refused.
+    let (v3, leaf) = anchor_and_leaf(&root, &Spec::ca("V1 Int"));
+    let v1 = v3.to_v1(&root.key);
+    for (what, r) in ta_verdicts(&v1, &leaf) {
+        assert!(is_invalid_ca(&r), "v1 issued by a root, {what}: {r:?}");
+    }
+    // A self-signed v1 certificate (a "v1 root"): OpenSSL's exception, accepted.
+    let v3_root = Cert::self_signed(&Spec::ca("V1 Root"));
+    let leaf = v3_root.issue(&Spec::leaf(&[HOST]));
+    let v1_root = v3_root.to_v1(&v3_root.key);
+    for (what, r) in ta_verdicts(&v1_root, &leaf) {
+        assert_eq!(r.map(|v| v.depth()), Ok(1), "v1 root, {what}");
+    }
+}
+
+#[test]
+fn dane_ta_bare_key_of_a_non_ca_not_sent_is_accepted_rfc7671_5_2_2() {
+    use rcgen::KeyUsagePurpose as Ku;
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let (anchor, leaf) = anchor_and_leaf(
+        &root,
+        &Spec::not_ca("Not A CA", true, &[Ku::DigitalSignature]),
+    );
+    // 2 1 0 is a bare key: when its certificate is not sent, nothing says it is no CA
+    // (OpenSSL: "signed the certificate at depth 0").
+    let v = verify(
+        std::slice::from_ref(&leaf.der),
+        &set([rec(&anchor.der, 2, 1, 0)]),
+        &smtp(),
+        now(),
+    )
+    .unwrap();
+    assert_eq!((v.depth(), v.anchor_from_record()), (0, true));
+    // Sent, the certificate is met first and refused, with or without its root.
+    for chain in [
+        vec![leaf.der.clone(), anchor.der.clone()],
+        vec![leaf.der.clone(), anchor.der.clone(), root.der.clone()],
+    ] {
+        let r = verify(&chain, &set([rec(&anchor.der, 2, 1, 0)]), &smtp(), now());
+        assert!(is_invalid_ca(&r), "{} certificates: {r:?}", chain.len());
+    }
+    // A non-CA that matches but is not on the leaf's path does not spoil a good anchor.
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let chain = vec![
+        h.leaf.der.clone(),
+        anchor.der.clone(),
+        h.intermediate.der.clone(),
+    ];
+    let records = set([rec(&anchor.der, 2, 0, 1), rec(&h.intermediate.der, 2, 0, 1)]);
+    assert_eq!(
+        verify(&chain, &records, &smtp(), now()).map(|v| v.depth()),
+        Ok(2)
+    );
+}
+
+#[test]
+fn dane_ta_self_signed_leaf_needs_no_ca_bit_rfc7671_5_2_openssl() {
+    // A self-signed CA:FALSE leaf is never an anchor above itself: its own 2 1 0 key
+    // authenticates it at depth 0 (alone or sent twice), its 2 0 1 / 2 0 0 never match.
+    let leaf = Cert::self_signed(&Spec::leaf(&[HOST]));
+    for chain in [
+        vec![leaf.der.clone()],
+        vec![leaf.der.clone(), leaf.der.clone()],
+    ] {
+        let v = verify(&chain, &set([rec(&leaf.der, 2, 1, 0)]), &smtp(), now()).unwrap();
+        assert_eq!(v.depth(), 0);
+        for (s, m) in [(0, 1), (0, 0)] {
+            assert_eq!(
+                verify(&chain, &set([rec(&leaf.der, 2, s, m)]), &smtp(), now()),
+                Err(Error::NoMatch),
+                "2 {s} {m}, {} certificates",
+                chain.len()
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------- PKIX-TA(0), PKIX-EE(1)
 
 fn roots(c: &Cert) -> Arc<PkixRoots> {

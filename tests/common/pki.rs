@@ -62,6 +62,10 @@ pub struct Spec {
     pub excluded_dns: Vec<String>,
     /// Extra extensions, as (OID arcs, DER extnValue contents), added verbatim.
     pub extra_exts: Vec<(Vec<u64>, Vec<u8>)>,
+    /// Leave basicConstraints out (only with `ca: false`).
+    pub no_basic_constraints: bool,
+    /// keyUsage bits instead of the default for `ca` (empty: no keyUsage extension).
+    pub key_usages: Option<Vec<KeyUsagePurpose>>,
 }
 
 impl Spec {
@@ -78,6 +82,8 @@ impl Spec {
             permitted_dns: vec![],
             excluded_dns: vec![],
             extra_exts: vec![],
+            no_basic_constraints: false,
+            key_usages: None,
         }
     }
     pub fn ca(cn: &str) -> Self {
@@ -93,6 +99,8 @@ impl Spec {
             permitted_dns: vec![],
             excluded_dns: vec![],
             extra_exts: vec![],
+            no_basic_constraints: false,
+            key_usages: None,
         }
     }
     pub fn alg(mut self, alg: Alg) -> Self {
@@ -125,6 +133,21 @@ impl Spec {
     /// nameConstraints with these excluded dNSName subtrees.
     pub fn exclude(mut self, dns: &[&str]) -> Self {
         self.excluded_dns = dns.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    /// A certificate that is no CA by its basicConstraints: CA:FALSE (`with_bc`) or no
+    /// basicConstraints at all, with these keyUsage bits (empty: no keyUsage).
+    pub fn not_ca(cn: &str, with_bc: bool, key_usages: &[KeyUsagePurpose]) -> Self {
+        Self {
+            ca: false,
+            no_basic_constraints: !with_bc,
+            key_usages: Some(key_usages.to_vec()),
+            ..Self::ca(cn)
+        }
+    }
+    /// These keyUsage bits instead of the default (empty: no keyUsage extension).
+    pub fn key_usages(mut self, key_usages: &[KeyUsagePurpose]) -> Self {
+        self.key_usages = Some(key_usages.to_vec());
         self
     }
     /// An extra extension (OID arcs, extnValue contents), not critical.
@@ -169,8 +192,15 @@ impl Spec {
             p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
             p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         } else {
-            p.is_ca = IsCa::ExplicitNoCa;
+            p.is_ca = if self.no_basic_constraints {
+                IsCa::NoCa
+            } else {
+                IsCa::ExplicitNoCa
+            };
             p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        }
+        if let Some(key_usages) = &self.key_usages {
+            p.key_usages = key_usages.clone();
         }
         p
     }
@@ -211,6 +241,43 @@ impl Cert {
             pem,
             key,
             params,
+        }
+    }
+
+    /// The same certificate as X.509 v1: no version field, no extensions, signed again by
+    /// `signer` (its issuer's key; its own for a self-signed one). Same name and key, so
+    /// certificates it issues chain to it.
+    pub fn to_v1(&self, signer: &KeyPair) -> Cert {
+        use rcgen::SigningKey;
+        let cert = der_contents(&self.der, 0x30);
+        let tbs_whole = der_first(cert);
+        let after_tbs = &cert[tbs_whole.len()..];
+        let sig_alg = der_first(after_tbs);
+        let mut tbs = der_contents(tbs_whole, 0x30);
+        let mut fields = Vec::new();
+        while !tbs.is_empty() {
+            let f = der_first(tbs);
+            tbs = &tbs[f.len()..];
+            // Drop `[0]` version and `[3]` extensions.
+            if f[0] != 0xa0 && f[0] != 0xa3 {
+                fields.extend_from_slice(f);
+            }
+        }
+        let tbs = der_tlv(0x30, &fields);
+        let mut sig = vec![0];
+        sig.extend(signer.sign(&tbs).unwrap());
+        let body = [tbs, sig_alg.to_vec(), der_tlv(0x03, &sig)].concat();
+        let der = der_tlv(0x30, &body);
+        let pem = pem_cert(&der);
+        Cert {
+            der: CertificateDer::from(der),
+            pem,
+            key: KeyPair::from_pkcs8_der_and_sign_algo(
+                &PrivatePkcs8KeyDer::from(self.key.serialize_der()),
+                self.key.algorithm(),
+            )
+            .unwrap(),
+            params: self.params.clone(),
         }
     }
 
@@ -256,4 +323,72 @@ impl Hierarchy {
     pub fn chain2(&self) -> Vec<CertificateDer<'static>> {
         vec![self.leaf.der.clone(), self.intermediate.der.clone()]
     }
+}
+
+/// The first TLV of `der`, whole (definite lengths up to 4 octets).
+fn der_first(der: &[u8]) -> &[u8] {
+    let (header, len) = match der[1] {
+        l if l < 0x80 => (2, l as usize),
+        l => {
+            let n = (l & 0x7f) as usize;
+            (
+                2 + n,
+                der[2..2 + n].iter().fold(0, |a, &b| a << 8 | b as usize),
+            )
+        }
+    };
+    &der[..header + len]
+}
+
+/// The contents of the TLV `der`, which must have `tag`.
+fn der_contents(der: &[u8], tag: u8) -> &[u8] {
+    assert_eq!(der[0], tag);
+    let whole = der_first(der);
+    let header = if der[1] < 0x80 {
+        2
+    } else {
+        2 + (der[1] & 0x7f) as usize
+    };
+    &whole[header..]
+}
+
+/// A TLV of `tag` around `contents`.
+fn der_tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = contents.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len < 0x100 {
+        out.extend([0x81, len as u8]);
+    } else {
+        out.extend([0x82, (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(contents);
+    out
+}
+
+/// PEM of a DER certificate.
+fn pem_cert(der: &[u8]) -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |a, (i, &b)| a | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }
