@@ -119,6 +119,7 @@
 //! | reference name with a final dot `mx.example.net.` vs SAN `mx.example.net` | refused (`X509_check_host` compares literally) | accepted (reference names are normalised) | RFC 1034 §3.1: the final dot marks the same, fully qualified name |
 //! | DANE-EE with name checks, leaf with two subjectAltName extensions | accepted (falls back to the CN) | refused: malformed wherever extensions are read | RFC 5280 §4.2: an extension appears at most once |
 //! | DANE-EE, TBSCertificate with `[1]`/`[2]`/`[3]` repeated or out of order | certificate not loaded | refused: malformed under every usage | RFC 5280 §4.1 |
+//! | NSEC3 denial with an iteration count above the validator's limit | Unbound (Postfix's resolver): insecure (RFC 9276 §3.2 allows it) | indeterminate: the host is unusable, never "no DANE" | RFC 9276 §3.2 permits, not requires, treating it as insecure; failing closed keeps a forged high-iteration chain from switching DANE off |
 //!
 //! ## Cargo features
 //! - `rustls` (default): the rustls adapter, [`DaneVerifier`].
