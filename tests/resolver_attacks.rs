@@ -50,6 +50,14 @@ fn zones() -> ZoneSet {
         "0 5 5222 mx.secure.dane.test.",
     );
     z.add_str("secure", "notlsa", 300, RecordType::A, "127.0.0.1");
+    // A CNAME to a name without AAAA (CNAME, then a secure NODATA at the target).
+    z.add_str(
+        "secure",
+        "al",
+        300,
+        RecordType::CNAME,
+        "mx.secure.dane.test.",
+    );
     // A name with its own TLSA RRset below a TLSA wildcard with other data.
     z.add_str("secure", "_25._tcp.w", 300, RecordType::TLSA, T311);
     z.add_str("secure", "*._tcp.w", 300, RecordType::TLSA, WILD);
@@ -759,6 +767,64 @@ async fn wildcard_one_label_below_is_secure_and_its_forgeries_are_not_rfc4035_5_
             assert!(wild(r.clone()), "{what}: {r:?}");
         } else {
             assert!(r.is_err(), "{what}: {r:?}");
+        }
+    }
+}
+
+/// A secure CNAME followed by a secure NODATA is secure (one question per link; hickory alone
+/// calls the combined answer bogus), and stays an error when either piece is forged: a bad
+/// signature on the CNAME, on the NODATA proof, or the proof stripped.
+#[tokio::test]
+async fn cname_then_nodata_is_secure_and_its_forgeries_are_not() {
+    let dns = dns::start(zones()).await;
+    let alias = n("al.secure.dane.test.");
+    let target = n("mx.secure.dane.test.");
+    let cases: Vec<(&str, Rule)> = vec![
+        ("honest", forge::pass_through()),
+        (
+            "CNAME signature corrupted",
+            forge::on_question(&alias, RecordType::AAAA, |_, _, resp| {
+                reply(resp.map(corrupt_rrsigs))
+            }),
+        ),
+        (
+            "NODATA proof signature corrupted",
+            forge::on_question(&target, RecordType::AAAA, |_, _, resp| {
+                reply(resp.map(corrupt_rrsigs))
+            }),
+        ),
+        (
+            "NODATA proof stripped",
+            forge::on_question(&target, RecordType::AAAA, |_, _, resp| {
+                reply(resp.map(|mut m| {
+                    m.authorities.retain(|r| {
+                        !matches!(r.record_type(), RecordType::NSEC | RecordType::RRSIG)
+                    });
+                    m
+                }))
+            }),
+        ),
+    ];
+    for (what, rule) in cases {
+        let proxy = ForgingProxy::start(dns.addr).await;
+        proxy.set_rule(rule);
+        let source = ValidatingSource::new(
+            &settings(proxy.addr),
+            &TrustAnchor::DnskeyText(dns.anchor_zone_file.clone()),
+        )
+        .unwrap();
+        let got = TlsaResolver::new(source)
+            .query(&alias, RecordType::AAAA)
+            .await;
+        if what == "honest" {
+            let a = got.unwrap();
+            assert_eq!(a.security, dane::resolver::Security::Secure, "{a:?}");
+            assert!(
+                matches!(a.kind, dane::resolver::AnswerKind::NoData { .. }),
+                "{a:?}"
+            );
+        } else {
+            assert!(got.is_err(), "{what}: {got:?}");
         }
     }
 }

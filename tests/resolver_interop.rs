@@ -444,6 +444,26 @@ async fn smtp_plans_both_trust_modes_rfc7672() {
             ["mx.secure.dane.test", "cname.secure.dane.test"],
             "{mode_name}"
         );
+        // A next-hop domain that is a secure CNAME to the name holding the MX RRset: both
+        // names are reference identifiers (RFC 7672 §3.2.2, as Postfix).
+        let plan = mode.smtp("nh.secure.dane.test").await.unwrap();
+        let DaneStatus::Required { policy, .. } = &plan.targets[0].status else {
+            panic!("{mode_name}: {plan:?}")
+        };
+        let names: Vec<&str> = policy
+            .reference_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "mx.secure.dane.test",
+                "nh.secure.dane.test",
+                "cname.secure.dane.test"
+            ],
+            "{mode_name}"
+        );
         // The alias into the unsigned zone: DANE at the alias; the server there (the lab's
         // mx.insecure certificate) matches one RRset and not the other.
         for (domain, matches) in [

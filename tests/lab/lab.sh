@@ -255,6 +255,8 @@ _25._tcp.mx-cid            T      mx.insecure:3.1.1
 cname-ins-bad              MX     10 mx-cib.secure.dane.test.
 mx-cib                     CNAME  mx.insecure.dane.test.
 _25._tcp.mx-cib            T      mx.secure:3.1.1
+; a next-hop domain that is a secure CNAME to the name holding the MX RRset
+nh                         CNAME  cname.secure.dane.test.
 ; DNAME (RFC 6672): names below dn.secure are synthesised CNAMEs into rsa.dane.test
 dn                         DNAME  rsa.dane.test.
 ; two customers whose MX hosts are CNAMEs to one provider host (signed provider), and two
