@@ -527,6 +527,22 @@ fn settings(addr: SocketAddr) -> ServerSettings {
     }
 }
 
+/// A validating resolver whose server sits behind a forger applying `rule` (keep the proxy
+/// alive while the resolver is used).
+async fn behind_forger(
+    dns: &dns::TestDns,
+    rule: Rule,
+) -> (ForgingProxy, TlsaResolver<ValidatingSource>) {
+    let proxy = ForgingProxy::start(dns.addr).await;
+    proxy.set_rule(rule);
+    let source = ValidatingSource::new(
+        &settings(proxy.addr),
+        &TrustAnchor::DnskeyText(dns.anchor_zone_file.clone()),
+    )
+    .unwrap();
+    (proxy, TlsaResolver::new(source))
+}
+
 fn no_error_cache() -> CacheLimits {
     CacheLimits {
         error_ttl: Duration::ZERO,
@@ -753,16 +769,8 @@ async fn wildcard_one_label_below_is_secure_and_its_forgeries_are_not_rfc4035_5_
         ),
     ];
     for (what, rule) in forgeries {
-        let proxy = ForgingProxy::start(dns.addr).await;
-        proxy.set_rule(rule);
-        let source = ValidatingSource::new(
-            &settings(proxy.addr),
-            &TrustAnchor::DnskeyText(dns.anchor_zone_file.clone()),
-        )
-        .unwrap();
-        let r = TlsaResolver::new(source)
-            .lookup_tlsa(99, "tcp", "w.secure.dane.test")
-            .await;
+        let (_proxy, resolver) = behind_forger(&dns, rule).await;
+        let r = resolver.lookup_tlsa(99, "tcp", "w.secure.dane.test").await;
         if what == "honest" {
             assert!(wild(r.clone()), "{what}: {r:?}");
         } else {
@@ -806,16 +814,8 @@ async fn cname_then_nodata_is_secure_and_its_forgeries_are_not() {
         ),
     ];
     for (what, rule) in cases {
-        let proxy = ForgingProxy::start(dns.addr).await;
-        proxy.set_rule(rule);
-        let source = ValidatingSource::new(
-            &settings(proxy.addr),
-            &TrustAnchor::DnskeyText(dns.anchor_zone_file.clone()),
-        )
-        .unwrap();
-        let got = TlsaResolver::new(source)
-            .query(&alias, RecordType::AAAA)
-            .await;
+        let (_proxy, resolver) = behind_forger(&dns, rule).await;
+        let got = resolver.query(&alias, RecordType::AAAA).await;
         if what == "honest" {
             let a = got.unwrap();
             assert_eq!(a.security, dane::resolver::Security::Secure, "{a:?}");
