@@ -150,7 +150,10 @@
 //!   `nameserver` of `/etc/resolv.conf`, port 53; a bare IP address means port 53). Queries
 //!   ask for recursion unless `--no-recursion` is given (authoritative servers ignore it).
 //! - `--trust-ad`: believe the AD bit of the validating resolver `--resolver` (required).
-//!   Safe only over loopback or an equally trusted path: anyone on the way can set AD.
+//!   Safe only over loopback or an equally trusted path: anyone on the way can set AD. The
+//!   resolver must first show that it validates: AD=1 on the DNSKEY RRset of
+//!   `--trust-ad-zone ZONE` (default `.`, the root; a test zone's apex for a resolver
+//!   configured with that zone's anchor), else danecheck refuses to use it.
 //!
 //! ## `tlsa`
 //!
@@ -268,7 +271,8 @@ smtp: the MX hosts of DOMAIN, their TLSA records, and STARTTLS to each DANE host
 https with --resolver, --trust-anchor or --trust-ad and no --tlsa: look the records up.
   Local validation from --trust-anchor (DS or DNSKEY records; default: the IANA root),
   querying --resolver (default: the first nameserver of /etc/resolv.conf, port 53);
-  --trust-ad instead believes the AD bit of the validating resolver --resolver.
+  --trust-ad instead believes the AD bit of the validating resolver --resolver, once it
+  answers ZONE DNSKEY with AD=1 (--trust-ad-zone ZONE, default: the root).
 exit status (https, smtp-connect, tlsa, smtp; verify exits 0, 1 or 2 only):
   0  DANE-authenticated: every address verified (verify: the chain; tlsa: a secure
      TLSA RRset with a usable record; generate and --help: done)
@@ -643,14 +647,16 @@ const HTTPS_OPTIONS: &[Spec] = &[
     Spec::value("--resolver"),
     Spec::value("--trust-anchor"),
     Spec::switch("--trust-ad"),
+    Spec::value("--trust-ad-zone"),
     Spec::switch("--no-recursion"),
 ];
 
 /// The `https` options that ask for a DNS lookup of the TLSA records.
-const LOOKUP_OPTIONS: [&str; 4] = [
+const LOOKUP_OPTIONS: [&str; 5] = [
     "--resolver",
     "--trust-anchor",
     "--trust-ad",
+    "--trust-ad-zone",
     "--no-recursion",
 ];
 
@@ -1524,6 +1530,7 @@ mod dns {
                 Spec::value("--resolver"),
                 Spec::value("--trust-anchor"),
                 Spec::switch("--trust-ad"),
+                Spec::value("--trust-ad-zone"),
                 Spec::switch("--no-recursion"),
                 $($more),*
             ]
@@ -1555,8 +1562,9 @@ mod dns {
     }
 
     enum Trust {
-        /// The AD bit of the validating resolver `settings.servers`.
-        Ad,
+        /// The AD bit of the validating resolver `settings.servers`, once it has shown that
+        /// it validates (AD=1 on this signed zone's DNSKEY).
+        Ad { probe_zone: String },
         /// Local validation from this anchor (`file`: where it came from, for messages).
         Anchor {
             anchor: TrustAnchor,
@@ -1572,6 +1580,9 @@ mod dns {
                 "--trust-ad and --trust-anchor exclude each other (believe a resolver's AD bit, \
                  or validate here from a trust anchor)",
             ));
+        }
+        if !trust_ad && opts.one("--trust-ad-zone").is_some() {
+            return Err(Fatal::new("--trust-ad-zone goes with --trust-ad"));
         }
         let no_recursion = opts.flag("--no-recursion");
         if trust_ad && no_recursion {
@@ -1593,7 +1604,9 @@ mod dns {
         let mut settings = ServerSettings::new(server);
         settings.recursion_desired = !no_recursion;
         let trust = if trust_ad {
-            Trust::Ad
+            Trust::Ad {
+                probe_zone: opts.one("--trust-ad-zone").unwrap_or(".").to_owned(),
+            }
         } else {
             match anchor_file {
                 Some(file) => Trust::Anchor {
@@ -1770,10 +1783,12 @@ mod dns {
     /// The resolver of `setup` (for a DS anchor, after fetching the keys it designates).
     async fn resolver(setup: &Setup) -> std::result::Result<TlsaResolver<Source>, Failed> {
         let source = match &setup.trust {
-            Trust::Ad => match TrustedAdSource::new(setup.settings.clone()) {
-                Ok(source) => Source::TrustedAd(source),
-                Err(e) => return Err(Failed::Anchor(format!("--trust-ad: {e}"))),
-            },
+            Trust::Ad { probe_zone } => {
+                match TrustedAdSource::connect(setup.settings.clone(), probe_zone).await {
+                    Ok(source) => Source::TrustedAd(source),
+                    Err(e) => return Err(Failed::Anchor(format!("--trust-ad: {e}"))),
+                }
+            }
             Trust::Anchor { anchor, file } => {
                 match ValidatingSource::connect(&setup.settings, anchor).await {
                     Ok(source) => Source::Validating(source),

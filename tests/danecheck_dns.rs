@@ -426,6 +426,32 @@ fn tlsa_with_a_foreign_anchor_is_bogus() {
     }
 }
 
+/// A "trusted" resolver that does not validate (here the in-process authoritative server,
+/// which never sets AD) would make every answer look insecure: `--trust-ad` refuses it.
+#[test]
+fn trust_ad_refuses_a_resolver_that_does_not_validate() {
+    if !has_resolver() {
+        return;
+    }
+    let f = fixture();
+    let server = f.dns.addr.to_string();
+    let run = danecheck(&[
+        "tlsa",
+        "--trust-ad",
+        "--trust-ad-zone",
+        "dane.test",
+        "--resolver",
+        &server,
+        "mx.insecure.dane.test",
+    ]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert_ne!(run.code, 3, "never 'no DANE': {run:?}");
+    assert_eq!(run.code, 4, "a lookup failure: {run:?}");
+    assert!(run.stdout.contains("does not validate"), "{run:?}");
+    let run = danecheck(&["tlsa", "--trust-ad-zone", "dane.test", "a.example"]);
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
 // --------------------------------------------------------------------------------- smtp
 
 #[test]
@@ -974,7 +1000,13 @@ fn lab_tlsa_in_both_trust_modes() {
     let modes: [(&str, Vec<&str>); 3] = [
         (
             "trusted-ad",
-            vec!["--trust-ad", "--resolver", &lab.resolver],
+            vec![
+                "--trust-ad",
+                "--trust-ad-zone",
+                "dane.test",
+                "--resolver",
+                &lab.resolver,
+            ],
         ),
         (
             "local+ds",
@@ -1046,6 +1078,8 @@ fn lab_tlsa_in_both_trust_modes() {
     let run = danecheck(&[
         "tlsa",
         "--trust-ad",
+        "--trust-ad-zone",
+        "dane.test",
         "--resolver",
         &lab.resolver,
         "mx.secure.dane.test",
