@@ -193,6 +193,7 @@ enum Forgery {
     NxDomainOwnZoneSoa,
     NxDomainSoaAtTheName,
     ZoneCutAtTheNameWithItsOwnSoa,
+    ZoneCutAtTheNameDsDeniedByItsOwnSoa,
     ReplayedDenialSameZone,
     ReplayedDenialOtherZone,
     ReplayedInsecureDenial,
@@ -214,7 +215,8 @@ enum Forgery {
     Garbage,
 }
 
-const FORGERIES: [Forgery; 27] = [
+const FORGERIES: [Forgery; 28] = [
+    Forgery::ZoneCutAtTheNameDsDeniedByItsOwnSoa,
     Forgery::ReplayedWildcardExpansion,
     Forgery::NxDomainUnrelatedInsecureSoa,
     Forgery::NoDataUnrelatedInsecureSoa,
@@ -365,9 +367,14 @@ fn corrupt_rrsigs(mut m: Message) -> Message {
 fn rule(f: Forgery, target: Target, replay: &Replay) -> Rule {
     let (qname, qtype) = target.question();
     let replay = replay.clone();
-    if f == Forgery::ZoneCutAtTheNameWithItsOwnSoa {
+    if matches!(
+        f,
+        Forgery::ZoneCutAtTheNameWithItsOwnSoa | Forgery::ZoneCutAtTheNameDsDeniedByItsOwnSoa
+    ) {
         // Claim a zone cut at the name (unsigned NS answer, as in a referral) and deny the name
-        // with an unsigned SOA of that "zone".
+        // with an unsigned SOA of that "zone"; in the second variant, deny its DS the same way
+        // (the validator's insecure-delegation proof is what is attacked).
+        let deny_ds = f == Forgery::ZoneCutAtTheNameDsDeniedByItsOwnSoa;
         let cut = qname.clone();
         return Arc::new(move |_, q, resp| {
             let Some(question) = forge::question(q) else {
@@ -386,6 +393,13 @@ fn rule(f: Forgery, target: Target, replay: &Replay) -> Rule {
                         RData::NS(NS(n("ns.evil.insecure.dane.test."))),
                     )],
                     vec![],
+                    vec![],
+                )),
+                RecordType::DS if deny_ds => Verdict::Reply(forge::response(
+                    q,
+                    ResponseCode::NoError,
+                    vec![],
+                    vec![forge::unsigned_soa(&cut)],
                     vec![],
                 )),
                 t if t == qtype => Verdict::Reply(forge::response(
@@ -421,7 +435,10 @@ fn rule(f: Forgery, target: Target, replay: &Replay) -> Rule {
             Forgery::NxDomainSoaAtTheName => {
                 deny(ResponseCode::NXDomain, vec![forge::unsigned_soa(&qname)])
             }
-            Forgery::ZoneCutAtTheNameWithItsOwnSoa => unreachable!("handled above"),
+            Forgery::ZoneCutAtTheNameWithItsOwnSoa
+            | Forgery::ZoneCutAtTheNameDsDeniedByItsOwnSoa => {
+                unreachable!("handled above")
+            }
             Forgery::ReplayedDenialSameZone => {
                 deny(ResponseCode::NXDomain, replay.same_zone_denial.clone())
             }
