@@ -291,6 +291,37 @@ impl<S: DnsSource> TlsaResolver<S> {
     }
 }
 
+/// hickory's TLSA record data as the crate's record (for MTAs with their own DNS layer):
+/// every value is kept, unknown ones too.
+impl From<&hickory_proto::rr::rdata::TLSA> for Tlsa {
+    fn from(t: &hickory_proto::rr::rdata::TLSA) -> Self {
+        Self::new(
+            u8::from(t.cert_usage),
+            u8::from(t.selector),
+            u8::from(t.matching),
+            &t.cert_data,
+        )
+    }
+}
+
+impl From<hickory_proto::rr::rdata::TLSA> for Tlsa {
+    fn from(t: hickory_proto::rr::rdata::TLSA) -> Self {
+        Self::from(&t)
+    }
+}
+
+/// The crate's record as hickory's TLSA record data (to publish or compare records).
+impl From<&Tlsa> for hickory_proto::rr::rdata::TLSA {
+    fn from(t: &Tlsa) -> Self {
+        Self::new(
+            u8::from(t.usage()).into(),
+            u8::from(t.selector()).into(),
+            u8::from(t.matching()).into(),
+            t.data().to_vec(),
+        )
+    }
+}
+
 /// Seconds left until `expires`, rounded up (a fresh answer keeps its TTL; 0 once passed).
 pub(crate) fn remaining_secs(expires: Instant, now: Instant) -> u32 {
     let left = expires.saturating_duration_since(now);
@@ -318,12 +349,7 @@ fn tlsa_from_answer(answer: &DnsAnswer, base: ReferenceName) -> TlsaLookup {
             let records: Vec<Tlsa> = rdata
                 .iter()
                 .filter_map(|r| match r {
-                    RData::TLSA(t) => Some(Tlsa::new(
-                        u8::from(t.cert_usage),
-                        u8::from(t.selector),
-                        u8::from(t.matching),
-                        &t.cert_data,
-                    )),
+                    RData::TLSA(t) => Some(Tlsa::from(t)),
                     _ => {
                         malformed += 1;
                         None
@@ -338,5 +364,24 @@ fn tlsa_from_answer(answer: &DnsAnswer, base: ReferenceName) -> TlsaLookup {
             }
         }
         (Security::Secure, _) => TlsaLookup::SecureAbsent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::TLSA;
+
+    #[test]
+    fn tlsa_converts_to_and_from_hickory_keeping_unknown_values_rfc7671_4() {
+        for (u, sel, m) in [(3, 1, 1), (2, 0, 0), (255, 1, 1), (3, 9, 200)] {
+            let ours = Tlsa::new(u, sel, m, [1u8, 2, 3]);
+            let theirs = TLSA::from(&ours);
+            assert_eq!(u8::from(theirs.cert_usage), u);
+            assert_eq!(u8::from(theirs.selector), sel);
+            assert_eq!(u8::from(theirs.matching), m);
+            assert_eq!(theirs.cert_data, [1, 2, 3]);
+            assert_eq!(Tlsa::from(theirs), ours);
+        }
     }
 }
