@@ -13,9 +13,14 @@
 //!   [`LookupError`](crate::resolver::LookupError) and
 //!   [`DaneStatus`](crate::resolver::DaneStatus), a missing STARTTLS or a TLS alert.
 //!
+//! - [`Aggregator`]: counts outcomes from many tasks per UTC day and policy, merges
+//!   identical failures, bounds memory, and turns a day into one [`Report`] per policy
+//!   domain; its state can be saved and restored ([`Snapshot`]).
+//!
 //! What stays the MTA's job: recording one outcome per session, looking up the
 //! `_smtp._tls` reporting record, compressing and sending the report.
 
+mod aggregate;
 mod datetime;
 mod outcome;
 
@@ -24,6 +29,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use aggregate::{Aggregator, OVERFLOW_REASON_CODE, Snapshot, SnapshotWindow, UtcDay};
 pub use datetime::{DateTime, InvalidDateTime};
 pub use outcome::{Failure, SessionOutcome};
 

@@ -571,3 +571,259 @@ mod with_resolver {
         }
     }
 }
+
+mod aggregator {
+    use std::sync::Arc;
+
+    use super::*;
+
+    const T0: i64 = 1_459_468_800; // 2016-04-01T00:00:00Z
+
+    fn at(secs: i64) -> DateTime {
+        DateTime::from_unix(secs)
+    }
+
+    fn dane(host: &str) -> PolicyDetails {
+        let records = TlsaSet::new(["3 1 1 00".parse::<Tlsa>().unwrap()]);
+        PolicyDetails::tlsa(&ReferenceName::new(host).unwrap(), &records)
+    }
+
+    fn expired(ip: &str) -> Failure {
+        Failure::from_error(&Error::Expired { depth: Some(0) }).with_receiving_ip(super::ip(ip))
+    }
+
+    #[test]
+    fn is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Aggregator>();
+    }
+
+    #[test]
+    fn many_threads_record_concurrently() {
+        let agg = Arc::new(Aggregator::new("Sender", "tlsrpt@sender.example"));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let agg = Arc::clone(&agg);
+                std::thread::spawn(move || {
+                    for i in 0..5_000u32 {
+                        let host = if i % 2 == 0 {
+                            "mx1.example"
+                        } else {
+                            "mx2.example"
+                        };
+                        let o = if i % 5 == 0 {
+                            SessionOutcome::failed(
+                                dane(host),
+                                expired(&format!("192.0.2.{}", t % 2)),
+                            )
+                        } else {
+                            SessionOutcome::success(dane(host))
+                        };
+                        agg.record_at(o, at(T0 + i64::from(i)));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let reports = agg.drain(UtcDay::containing(at(T0)));
+        assert_eq!(reports.len(), 2);
+        for r in &reports {
+            assert_eq!(r.policies.len(), 1);
+            let p = &r.policies[0];
+            // Per host: 8 × 2500 sessions, of which i % 5 == 0: 8 × 500.
+            assert_eq!(p.summary.total_failure_session_count, 4_000);
+            assert_eq!(p.summary.total_successful_session_count, 16_000);
+            // Two receiving addresses: two entries, summed.
+            assert_eq!(p.failure_details.len(), 2);
+            assert!(
+                p.failure_details
+                    .iter()
+                    .all(|d| d.failed_session_count == 2_000)
+            );
+        }
+        assert!(agg.windows().is_empty());
+    }
+
+    #[test]
+    fn merge_keys_policy_domain_policy_and_failure() {
+        let agg = Aggregator::new("Sender", "mailto:tlsrpt@sender.example");
+        let other_rrset = PolicyDetails::tlsa(
+            &ReferenceName::new("mx1.example").unwrap(),
+            &TlsaSet::new(["3 1 1 01".parse::<Tlsa>().unwrap()]),
+        );
+        for o in [
+            SessionOutcome::success(dane("mx1.example")),
+            SessionOutcome::success(dane("mx1.example")),
+            SessionOutcome::success(other_rrset.clone()),
+            SessionOutcome::failed(dane("mx1.example"), expired("192.0.2.1")),
+            SessionOutcome::failed(dane("mx1.example"), expired("192.0.2.1")),
+            SessionOutcome::failed(dane("mx1.example"), expired("192.0.2.2")),
+            SessionOutcome::failed(
+                dane("mx1.example"),
+                expired("192.0.2.1").with_receiving_mx_hostname("mx1.example"),
+            ),
+            SessionOutcome::success(PolicyDetails::no_policy_found("mx2.example")),
+        ] {
+            agg.record_at(o, at(T0 + 10));
+        }
+        let reports = agg.drain(UtcDay::containing(at(T0)));
+        let domains: Vec<&str> = reports
+            .iter()
+            .map(|r| r.policies[0].policy.policy_domain.as_str())
+            .collect();
+        assert_eq!(domains, ["mx1.example", "mx2.example"]);
+        let r = &reports[0];
+        assert_eq!(r.report_id, "2016-04-01T00:00:00Z_mx1.example");
+        assert_eq!(r.organization_name, "Sender");
+        assert_eq!(r.contact_info, "mailto:tlsrpt@sender.example");
+        // Two policies for one domain (two RRsets): one report, two entries.
+        assert_eq!(r.policies.len(), 2);
+        let p = r
+            .policies
+            .iter()
+            .find(|p| p.policy == dane("mx1.example"))
+            .unwrap();
+        assert_eq!(p.summary.total_successful_session_count, 2);
+        assert_eq!(p.summary.total_failure_session_count, 4);
+        let counts: Vec<u64> = p
+            .failure_details
+            .iter()
+            .map(|d| d.failed_session_count)
+            .collect();
+        assert_eq!(counts, [2, 1, 1]);
+        assert_eq!(p.failure_details[0].failure, expired("192.0.2.1"));
+        let q = r.policies.iter().find(|p| p.policy == other_rrset).unwrap();
+        assert_eq!(q.summary.total_successful_session_count, 1);
+        assert_eq!(
+            reports[1].policies[0].policy.policy_type,
+            PolicyType::NoPolicyFound
+        );
+    }
+
+    #[test]
+    fn utc_day_window_boundaries() {
+        let agg = Aggregator::new("S", "c");
+        for t in [T0 - 1, T0, T0 + 86_399, T0 + 86_400] {
+            agg.record_at(SessionOutcome::success(dane("mx.example")), at(t));
+        }
+        let day = UtcDay::containing(at(T0));
+        assert_eq!(UtcDay::containing(at(T0 + 86_399)), day);
+        assert_eq!(UtcDay::containing(at(T0 - 1)), day.previous());
+        assert_eq!(day.start().to_string(), "2016-04-01T00:00:00Z");
+        assert_eq!(day.end().to_string(), "2016-04-01T23:59:59Z");
+        assert_eq!(UtcDay::containing(at(-1)).end(), at(-1));
+        assert_eq!(agg.windows().len(), 3);
+        let r = agg.drain(day);
+        assert_eq!(r[0].date_range, day.date_range());
+        assert_eq!(r[0].policies[0].summary.total_successful_session_count, 2);
+        assert!(agg.drain(day).is_empty(), "a day is drained once");
+        // The day before is finished; the day after (today) is not drained.
+        let before = agg.drain_before(day);
+        assert_eq!(before.len(), 1);
+        assert_eq!(
+            before[0].date_range.start_datetime.to_string(),
+            "2016-03-31T00:00:00Z"
+        );
+        assert_eq!(agg.windows(), [UtcDay::containing(at(T0 + 86_400))]);
+    }
+
+    #[test]
+    fn distinct_failures_are_bounded_with_an_overflow_count() {
+        let agg = Aggregator::new("S", "c").with_max_failure_details(3);
+        for i in 0..10 {
+            agg.record_at(
+                SessionOutcome::failed(dane("mx.example"), expired(&format!("192.0.2.{i}"))),
+                at(T0),
+            );
+        }
+        for _ in 0..4 {
+            agg.record_at(
+                SessionOutcome::starttls_not_supported(dane("mx.example")),
+                at(T0),
+            );
+            // Already kept: still merged, not overflowed.
+            agg.record_at(
+                SessionOutcome::failed(dane("mx.example"), expired("192.0.2.0")),
+                at(T0),
+            );
+        }
+        let r = agg.drain(UtcDay::containing(at(T0)));
+        let p = &r[0].policies[0];
+        assert_eq!(p.summary.total_failure_session_count, 18);
+        assert_eq!(p.failure_details.len(), 3 + 2);
+        let kept: u64 = p.failure_details[..3]
+            .iter()
+            .map(|d| d.failed_session_count)
+            .sum();
+        assert_eq!(kept, 5 + 1 + 1);
+        let overflow: Vec<(String, u64)> = p.failure_details[3..]
+            .iter()
+            .map(|d| {
+                assert_eq!(
+                    d.failure,
+                    Failure::new(d.failure.result_type.clone(), OVERFLOW_REASON_CODE)
+                );
+                (d.failure.result_type.to_string(), d.failed_session_count)
+            })
+            .collect();
+        assert_eq!(
+            overflow,
+            [
+                ("certificate-expired".to_owned(), 7),
+                ("starttls-not-supported".to_owned(), 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn snapshot_restores_through_json() {
+        let agg = Aggregator::new("S", "c").with_max_failure_details(1);
+        agg.record_at(SessionOutcome::success(dane("mx.example")), at(T0));
+        agg.record_at(
+            SessionOutcome::failed(dane("mx.example"), expired("192.0.2.1")),
+            at(T0),
+        );
+        agg.record_at(
+            SessionOutcome::failed(dane("mx.example"), expired("192.0.2.2")),
+            at(T0),
+        );
+        agg.record_at(
+            SessionOutcome::tls_alert(dane("mx.example"), 40),
+            at(T0 + 86_400),
+        );
+        let json = serde_json::to_string(&agg.snapshot()).unwrap();
+        let restored = Aggregator::new("S", "c").with_max_failure_details(1);
+        restored.restore(serde_json::from_str(&json).unwrap());
+        assert_eq!(restored.snapshot(), agg.snapshot());
+        // Restored counts add to new ones.
+        restored.record_at(
+            SessionOutcome::failed(dane("mx.example"), expired("192.0.2.1")),
+            at(T0 + 5),
+        );
+        let day = UtcDay::containing(at(T0));
+        let r = restored.drain(day);
+        let p = &r[0].policies[0];
+        assert_eq!(p.summary.total_successful_session_count, 1);
+        assert_eq!(p.summary.total_failure_session_count, 3);
+        assert_eq!(p.failure_details[0].failed_session_count, 2);
+        assert_eq!(
+            p.failure_details[1].failure.failure_reason_code.as_deref(),
+            Some(OVERFLOW_REASON_CODE)
+        );
+        assert_eq!(
+            agg.drain(day)[0].policies[0]
+                .summary
+                .total_failure_session_count,
+            2
+        );
+        assert_eq!(restored.windows(), [day.next_for_test()]);
+    }
+
+    impl UtcDay {
+        fn next_for_test(self) -> Self {
+            Self::containing(DateTime::from_unix(self.end().unix() + 1))
+        }
+    }
+}
