@@ -17,12 +17,16 @@
 //!   identical failures, bounds memory, and turns a day into one [`Report`] per policy
 //!   domain; its state can be saved and restored ([`Snapshot`]).
 //!
-//! What stays the MTA's job: recording one outcome per session, looking up the
-//! `_smtp._tls` reporting record, compressing and sending the report.
+//! - [`ReportingPolicy`]: the `v=TLSRPTv1` TXT record a domain publishes at
+//!   `_smtp._tls.<domain>` (RFC 8460 §3), parsed from its text.
+//!
+//! What stays the MTA's job: recording one outcome per session, the DNS lookup of the
+//! `_smtp._tls` TXT records, compressing and sending the report.
 
 mod aggregate;
 mod datetime;
 mod outcome;
+mod record;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -32,6 +36,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use aggregate::{Aggregator, OVERFLOW_REASON_CODE, Snapshot, SnapshotWindow, UtcDay};
 pub use datetime::{DateTime, InvalidDateTime};
 pub use outcome::{Failure, SessionOutcome};
+pub use record::{ReportUri, ReportingPolicy, ReportingPolicyError};
 
 use crate::error::TlsRptResult;
 
