@@ -18,10 +18,13 @@
 //!   domain; its state can be saved and restored ([`Snapshot`]).
 //!
 //! - [`ReportingPolicy`]: the `v=TLSRPTv1` TXT record a domain publishes at
-//!   `_smtp._tls.<domain>` (RFC 8460 §3), parsed from its text.
+//!   `_smtp._tls.<domain>` (RFC 8460 §3), parsed from its text; with the feature
+//!   `resolver` also looked up, with its DNSSEC status
+//!   ([`TlsaResolver::lookup_tlsrpt`](crate::resolver::TlsaResolver::lookup_tlsrpt)).
 //!
-//! What stays the MTA's job: recording one outcome per session, the DNS lookup of the
-//! `_smtp._tls` TXT records, compressing and sending the report.
+//! What stays the MTA's job: recording one outcome per session, compressing the report
+//! (`application/tlsrpt+gzip`), the report message or HTTPS POST (RFC 8460 §5), and sending
+//! it.
 
 mod aggregate;
 mod datetime;
