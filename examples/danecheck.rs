@@ -2016,7 +2016,7 @@ mod dns {
                     ehlo: ehlo.clone(),
                     accept_unauthenticated: false,
                 }),
-                DaneStatus::TlsRequiredUnauthenticated { sni } => {
+                DaneStatus::TlsRequiredUnauthenticated { sni, .. } => {
                     let name = sni.clone();
                     Some(Session {
                         protocol: Protocol::Smtp,

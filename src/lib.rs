@@ -125,6 +125,8 @@
 //! - `rustls` (default): the rustls adapter, [`DaneVerifier`].
 //! - `resolver`: the [`resolver`] module (hickory-resolver 0.26 with DNSSEC, tokio).
 //! - `serde`: `Serialize`/`Deserialize` for [`Tlsa`] (as its presentation string).
+//! - `tlsrpt`: the [`tlsrpt`] module, SMTP TLS Reporting (RFC 8460): the report model,
+//!   every DANE outcome as a report entry, an aggregator (enables `serde`).
 
 #![forbid(unsafe_code, unused_must_use)]
 #![warn(
@@ -146,6 +148,8 @@ mod record;
 #[cfg(feature = "resolver")]
 pub mod resolver;
 mod rrset;
+#[cfg(feature = "tlsrpt")]
+pub mod tlsrpt;
 mod verify;
 
 #[cfg(feature = "rustls")]

@@ -529,7 +529,7 @@ async fn smtp_all_unusable_records_tls_required_unauthenticated_rfc7672_2_2() {
     assert!(
         matches!(
             plan.targets[0].status,
-            DaneStatus::TlsRequiredUnauthenticated { ref sni } if sni.as_str() == "unusable.secure.dane.test"
+            DaneStatus::TlsRequiredUnauthenticated { ref sni, .. } if sni.as_str() == "unusable.secure.dane.test"
         ),
         "{:?}",
         plan.targets[0].status

@@ -25,6 +25,8 @@ mod cache;
 mod memo;
 mod smtp;
 mod source;
+#[cfg(feature = "tlsrpt")]
+mod tlsrpt;
 mod validating;
 
 use std::fmt;
@@ -45,6 +47,8 @@ pub use answer::{AnswerKind, DnsAnswer, Security};
 pub use hickory_proto;
 pub use smtp::{DaneStatus, SmtpPlan, SrvPlan, Target};
 pub use source::{DnsSource, ServerSettings, TrustAnchor, TrustedAdSource};
+#[cfg(feature = "tlsrpt")]
+pub use tlsrpt::TlsRptRecord;
 pub use validating::ValidatingSource;
 
 /// Why a lookup gave no usable answer. None of these means "no DANE": the host is unusable

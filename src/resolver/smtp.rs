@@ -34,6 +34,8 @@ pub enum DaneStatus {
     TlsRequiredUnauthenticated {
         /// The SNI name (the TLSA base domain, RFC 7672 §8.1).
         sni: ReferenceName,
+        /// The records, none of them usable (the `policy-string` of a TLS-RPT report).
+        tlsa: TlsaSet,
     },
     /// DANE does not apply (insecure data, or a validated absence of TLSA records):
     /// opportunistic TLS.
@@ -356,7 +358,10 @@ impl<S: DnsSource> TlsaResolver<S> {
                             sni: base,
                         }
                     } else {
-                        DaneStatus::TlsRequiredUnauthenticated { sni: base }
+                        DaneStatus::TlsRequiredUnauthenticated {
+                            sni: base,
+                            tlsa: records,
+                        }
                     };
                     return t;
                 }
