@@ -183,6 +183,21 @@ impl Default for ZoneSet {
 }
 
 /// `name` as an absolute name (`"mx.secure.dane.test."`; a missing final dot is added).
+fn apex_records(z: &mut ZoneData, ns: &Name) {
+    let soa = SOA::new(
+        ns.clone(),
+        name("hostmaster.dane.test."),
+        1,
+        3600,
+        600,
+        86400,
+        TTL,
+    );
+    let apex = z.apex.clone();
+    z.insert(apex.clone(), TTL, RData::SOA(soa));
+    z.insert(apex, TTL, RData::NS(NS(ns.clone())));
+}
+
 pub fn name(name: &str) -> Name {
     let mut n = Name::from_str(name).unwrap_or_else(|e| panic!("bad name {name:?}: {e}"));
     n.set_fqdn(true);
@@ -204,21 +219,23 @@ impl ZoneSet {
                 .collect(),
         };
         for z in &mut set.zones {
-            let soa = SOA::new(
-                ns.clone(),
-                name("hostmaster.dane.test."),
-                1,
-                3600,
-                600,
-                86400,
-                TTL,
-            );
-            let apex = z.apex.clone();
-            z.insert(apex.clone(), TTL, RData::SOA(soa));
-            z.insert(apex, TTL, RData::NS(NS(ns.clone())));
+            apex_records(z, &ns);
         }
         set.add(APEX, NS_NAME, TTL, RData::A(A(Ipv4Addr::LOCALHOST)));
         set
+    }
+
+    /// Adds another zone `label.dane.test.` (SOA and NS; delegated from `dane.test.` like
+    /// the zones of [`ZONES`]).
+    pub fn add_zone(&mut self, label: &str, signing: Signing) -> &mut Self {
+        let mut z = ZoneData {
+            apex: name(&format!("{label}.{APEX}")),
+            signing,
+            nodes: BTreeMap::new(),
+        };
+        apex_records(&mut z, &name(NS_NAME));
+        self.zones.push(z);
+        self
     }
 
     /// Adds one record.
