@@ -328,3 +328,87 @@ impl<H: DnsHandle> DnsHandle for KeyCache<H> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::Message;
+    use hickory_proto::rr::rdata::A;
+
+    fn key(name: &str, qtype: RecordType) -> Key {
+        Key {
+            name: Name::from_ascii(name).unwrap(),
+            qtype,
+            class: DNSClass::IN,
+            dnssec_ok: true,
+            checking_disabled: false,
+        }
+    }
+
+    fn response(k: &Key, rcode: ResponseCode, answers: Vec<Record>) -> DnsResponse {
+        let mut m = Message::query();
+        m.add_query(Query::query(k.name.clone(), k.qtype));
+        m.metadata.response_code = rcode;
+        for a in answers {
+            m.add_answer(a);
+        }
+        DnsResponse::from_message(m.into_response()).unwrap()
+    }
+
+    fn ns(owner: &Name, ttl: u32) -> Record {
+        let target = Name::from_ascii("ns.example.").unwrap();
+        Record::from_rdata(
+            owner.clone(),
+            ttl,
+            RData::NS(hickory_proto::rr::rdata::NS(target)),
+        )
+    }
+
+    #[test]
+    fn only_noerror_answers_to_the_question_are_kept_for_at_most_an_hour() {
+        let k = key("example.", RecordType::NS);
+        let ok = response(&k, ResponseCode::NoError, vec![ns(&k.name, 7200)]);
+        assert_eq!(cacheable(&k, &Ok(ok.clone())), Some(MAX_TTL));
+        let short = response(&k, ResponseCode::NoError, vec![ns(&k.name, 60)]);
+        assert_eq!(cacheable(&k, &Ok(short)), Some(Duration::from_secs(60)));
+        // Another question, another rcode, truncation, a record of another type.
+        let other = key("other.", RecordType::NS);
+        assert_eq!(cacheable(&other, &Ok(ok.clone())), None);
+        for rcode in [ResponseCode::ServFail, ResponseCode::Refused] {
+            let r = response(&k, rcode, vec![ns(&k.name, 60)]);
+            assert_eq!(cacheable(&k, &Ok(r)), None, "{rcode}");
+        }
+        let mut tc = ok.clone().into_message();
+        tc.metadata.truncation = true;
+        let tc = DnsResponse::from_message(tc).unwrap();
+        assert_eq!(cacheable(&k, &Ok(tc)), None);
+        let a = Record::from_rdata(k.name.clone(), 60, RData::A(A::new(192, 0, 2, 1)));
+        let wrong = response(&k, ResponseCode::NoError, vec![a]);
+        assert_eq!(cacheable(&k, &Ok(wrong)), None);
+        assert_eq!(cacheable(&k, &Err(NetError::Timeout)), None);
+    }
+
+    #[test]
+    fn denials_only_for_ds_and_ns_and_for_at_most_five_minutes() {
+        for (qtype, kept) in [
+            (RecordType::DS, true),
+            (RecordType::NS, true),
+            (RecordType::DNSKEY, false),
+        ] {
+            let k = key("example.", qtype);
+            let mut none =
+                NoRecords::new(Query::query(k.name.clone(), qtype), ResponseCode::NoError);
+            none.negative_ttl = Some(3600);
+            let denial = Err(NetError::Dns(DnsError::NoRecordsFound(none)));
+            let expect = kept.then_some(MAX_NEGATIVE_TTL);
+            assert_eq!(cacheable(&k, &denial), expect, "{qtype}");
+        }
+        let k = key("example.", RecordType::DS);
+        let servfail = NoRecords::new(
+            Query::query(k.name.clone(), k.qtype),
+            ResponseCode::ServFail,
+        );
+        let e = Err(NetError::Dns(DnsError::NoRecordsFound(servfail)));
+        assert_eq!(cacheable(&k, &e), None);
+    }
+}
