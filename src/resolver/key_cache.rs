@@ -43,8 +43,9 @@ const MAX_TTL: Duration = Duration::from_secs(3600);
 const MAX_NEGATIVE_TTL: Duration = Duration::from_secs(300);
 /// The most entries kept.
 pub(crate) const MAX_ENTRIES: usize = 4096;
-/// At most one eviction per zone name in this interval.
-pub(crate) const EVICTION_INTERVAL: Duration = Duration::from_secs(2);
+/// At most one eviction per zone name in this interval: as long as the validator remembers
+/// a failed validation, so one forged answer keeps a zone bogus no longer than that.
+pub(crate) const EVICTION_INTERVAL: Duration = super::validating::NEGATIVE_VALIDATION_TTL;
 
 type Response = Pin<Box<dyn Stream<Item = Result<DnsResponse, NetError>> + Send>>;
 

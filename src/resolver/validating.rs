@@ -149,7 +149,7 @@ impl ValidatingSource {
 
     /// One question, judged on its own. A bogus result may come from a forged DNSKEY, DS or
     /// NS answer held by the key cache: the cached answers of the question's name and its
-    /// ancestors are then forgotten (at most once per name every few seconds) and the
+    /// ancestors are then forgotten (at most once per name a second) and the
     /// question is asked once more, through a fresh validator (whose memo of failed
     /// validations is empty).
     async fn ask(&self, name: &Name, rtype: RecordType) -> Result<Judgement, LookupError> {
