@@ -845,3 +845,99 @@ async fn cname_then_nodata_is_secure_and_its_forgeries_are_not() {
         }
     }
 }
+
+/// The answer with every DNSKEY replaced by another key (one byte of the public key flipped:
+/// the zone's DS no longer matches).
+fn forge_keys(mut m: Message) -> Message {
+    use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData};
+    use hickory_proto::dnssec::{PublicKey, PublicKeyBuf};
+    for r in &mut m.answers {
+        if let RData::DNSSEC(DNSSECRData::DNSKEY(key)) = &r.data {
+            let mut bytes = key.public_key().public_bytes().to_vec();
+            if let Some(b) = bytes.last_mut() {
+                *b ^= 0x01;
+            }
+            let forged = PublicKeyBuf::new(bytes, key.public_key().algorithm());
+            r.data = RData::DNSSEC(DNSSECRData::DNSKEY(DNSKEY::with_flags(key.flags(), forged)));
+        }
+    }
+    m
+}
+
+/// Forges the DNSKEY answer of `secure.dane.test.` (another key) `times` times, then
+/// forwards the truth; counts the DNSKEY questions seen.
+fn forge_dnskey(times: usize, seen: Arc<std::sync::atomic::AtomicUsize>) -> Rule {
+    use std::sync::atomic::Ordering;
+    forge::on_question(
+        &n("secure.dane.test."),
+        RecordType::DNSKEY,
+        move |_, _, resp| {
+            let k = seen.fetch_add(1, Ordering::SeqCst);
+            if k < times {
+                reply(resp.map(forge_keys))
+            } else {
+                reply(resp)
+            }
+        },
+    )
+}
+
+/// A forged DNSKEY answer that got into the key cache below the validator can only make
+/// the zone bogus, and only until the bogus result evicts it: the question is asked once
+/// more through a fresh validator, and the zone is secure again at once.
+#[tokio::test]
+async fn a_forged_dnskey_in_the_key_cache_is_evicted_and_the_lookup_recovers() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dns = dns::start(zones()).await;
+    let proxy = ForgingProxy::start(dns.addr).await;
+    let seen = Arc::new(AtomicUsize::new(0));
+    proxy.set_rule(forge_dnskey(1, seen.clone()));
+    let source = ValidatingSource::new(
+        &settings(proxy.addr),
+        &TrustAnchor::DnskeyText(dns.anchor_zone_file.clone()),
+    )
+    .unwrap();
+    let tlsa = source
+        .query(&n("_25._tcp.mx.secure.dane.test."), RecordType::TLSA)
+        .await;
+    assert!(
+        matches!(&tlsa, Ok(a) if a.security == dane::resolver::Security::Secure),
+        "{tlsa:?}"
+    );
+    // The forged key was fetched, then evicted and fetched again.
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+    // The next lookup in the zone uses the (true) cached key.
+    let a = source
+        .query(&n("mx.secure.dane.test."), RecordType::A)
+        .await;
+    assert!(
+        matches!(&a, Ok(a) if a.security == dane::resolver::Security::Secure),
+        "{a:?}"
+    );
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+}
+
+/// A zone that always serves bad keys cannot make the key cache refetch on every lookup:
+/// evictions are rate-limited per name, and every lookup is bogus.
+#[tokio::test]
+async fn evictions_of_a_hostile_zones_keys_are_rate_limited() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dns = dns::start(zones()).await;
+    let proxy = ForgingProxy::start(dns.addr).await;
+    let seen = Arc::new(AtomicUsize::new(0));
+    proxy.set_rule(forge_dnskey(usize::MAX, seen.clone()));
+    let source = ValidatingSource::new(
+        &settings(proxy.addr),
+        &TrustAnchor::DnskeyText(dns.anchor_zone_file.clone()),
+    )
+    .unwrap();
+    for _ in 0..5 {
+        let r = source
+            .query(&n("mx.secure.dane.test."), RecordType::A)
+            .await;
+        assert_eq!(r, Err(dane::resolver::LookupError::Bogus));
+    }
+    // One fetch, one eviction and refetch; then the cached (bad) key until the next
+    // eviction is allowed.
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+}

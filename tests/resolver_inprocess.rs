@@ -186,6 +186,23 @@ fn zones() -> ZoneSet {
     // unsupported.dane.test: DS and DNSKEY with algorithm 16 (ED448), which hickory lacks.
     a(&mut z, "unsupported", "mx");
     z.add_str("unsupported", "_25._tcp.mx", 300, RecordType::TLSA, T311);
+    // More hosts with TLSA (query counting: a new name in a zone already validated).
+    for h in ["new1", "new2"] {
+        z.add_str(
+            "secure",
+            &format!("_25._tcp.{h}"),
+            300,
+            RecordType::TLSA,
+            T311,
+        );
+        z.add_str(
+            "insecure",
+            &format!("_25._tcp.{h}"),
+            300,
+            RecordType::TLSA,
+            T311,
+        );
+    }
     z
 }
 
@@ -756,4 +773,67 @@ async fn smtp_next_hop_secure_cname_both_names_are_reference_identifiers_rfc7672
             "cname.secure.dane.test"
         ]
     );
+}
+
+/// What the server was asked since the last call (and forgets it).
+fn asked(dns: &TestDns) -> Vec<String> {
+    let q = dns
+        .queries()
+        .iter()
+        .map(|q| format!("{} {}", q.qtype, q.name))
+        .collect();
+    dns.clear_queries();
+    q
+}
+
+#[tokio::test]
+async fn key_cache_new_name_in_a_known_zone_costs_one_query() {
+    let (dns, r) = setup().await;
+    // Cold: TLSA, then the chain of trust (DNSKEY and DS of the zone, DNSKEY of the anchor).
+    let cold = r
+        .lookup_tlsa(25, "tcp", "mx.secure.dane.test")
+        .await
+        .unwrap();
+    assert!(secure_records(&cold).contains(&T311.to_string()));
+    let q = asked(&dns);
+    assert_eq!(q.len(), 4, "{q:?}");
+    // A never-asked name in the same zone: the TLSA question only.
+    let warm = r
+        .lookup_tlsa(25, "tcp", "new1.secure.dane.test")
+        .await
+        .unwrap();
+    assert_eq!(secure_records(&warm), vec![T311]);
+    assert_eq!(asked(&dns), vec!["TLSA _25._tcp.new1.secure.dane.test."]);
+
+    // The insecure zone: the first name walks to the zone cut and proves the missing DS.
+    let l = r
+        .lookup_tlsa(25, "tcp", "mx.insecure.dane.test")
+        .await
+        .unwrap();
+    assert_eq!(l, TlsaLookup::Insecure);
+    let first = asked(&dns);
+    assert!(first.len() > 1, "{first:?}");
+    // A new name under the known insecure delegation: at most 2 queries (here the TLSA
+    // question only: the walk stops at the cached cut, whose DS denial is validated again).
+    let l = r
+        .lookup_tlsa(25, "tcp", "new1.insecure.dane.test")
+        .await
+        .unwrap();
+    assert_eq!(l, TlsaLookup::Insecure);
+    assert_eq!(asked(&dns), vec!["TLSA _25._tcp.new1.insecure.dane.test."]);
+
+    // A fresh resolver on the same server is cold again (nothing shared between sources).
+    let fresh = TlsaResolver::new(
+        ValidatingSource::new(
+            &settings(&dns),
+            &TrustAnchor::DnskeyText(dns.anchor_zone_file.clone()),
+        )
+        .unwrap(),
+    );
+    let l = fresh
+        .lookup_tlsa(25, "tcp", "new2.secure.dane.test")
+        .await
+        .unwrap();
+    assert_eq!(secure_records(&l), vec![T311]);
+    assert_eq!(asked(&dns).len(), 4);
 }

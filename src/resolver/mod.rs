@@ -22,6 +22,7 @@
 
 mod answer;
 mod cache;
+mod key_cache;
 mod memo;
 mod smtp;
 mod source;

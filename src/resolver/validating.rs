@@ -1,8 +1,9 @@
 //! [`ValidatingSource`]: local DNSSEC validation with hickory's validator.
 //!
 //! The stack is built from hickory's public parts instead of `hickory_resolver::Resolver`:
-//! name-server pool (UDP, TCP on truncation) → retries → `DnssecDnsHandle` (the validator,
-//! unchanged). Without the resolver's response cache and CNAME follower above the validator:
+//! name-server pool (UDP, TCP on truncation) → retries → [`KeyCache`] (raw DNSKEY, DS and NS
+//! answers for the validator's sub-queries) → `DnssecDnsHandle` (the validator, unchanged,
+//! which validates every answer, cached or not, on every use). Without the resolver's response cache and CNAME follower above the validator:
 //! - every answer this source returns was validated for this question, in one response whose
 //!   records all carry the validator's proofs (no cached answer stripped of the CNAME that led
 //!   to it, no hosts file, no special-use names answered locally);
@@ -28,6 +29,7 @@ use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
 
 use super::LookupError;
 use super::answer::{self, AnswerKind, DnsAnswer, Judgement, Security};
+use super::key_cache::KeyCache;
 use super::source::{DnsSource, ServerSettings, TrustAnchor, dnskeys_from_ds};
 
 /// How many CNAME links a lookup follows (each a question of its own).
@@ -39,7 +41,8 @@ pub(crate) const NEGATIVE_VALIDATION_TTL: Duration = Duration::from_secs(1);
 /// How many full exchange timeouts one validated question may take.
 const MAX_SEQUENTIAL_EXCHANGES: u32 = 8;
 
-type Handle = DnssecDnsHandle<RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>>;
+type Keys = KeyCache<RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>>;
+type Handle = DnssecDnsHandle<Keys>;
 
 /// Local DNSSEC validation with hickory's validator against [`TrustAnchor`]s, querying the
 /// configured servers over UDP with TCP fallback.
@@ -52,6 +55,9 @@ type Handle = DnssecDnsHandle<RetryDnsHandle<NameServerPool<TokioRuntimeProvider
 #[derive(Clone)]
 pub struct ValidatingSource {
     handle: Arc<Handle>,
+    /// The raw DNSKEY / DS / NS answers under the validator (shared with `handle`).
+    keys: Keys,
+    anchors: Arc<TrustAnchors>,
     options: DnsRequestOptions,
     /// Bound on one question, validation included.
     deadline: Duration,
@@ -115,17 +121,11 @@ impl ValidatingSource {
         let tls = TlsConfig::new().map_err(|e| LookupError::Config(format!("resolver: {e}")))?;
         let cx = Arc::new(PoolContext::new(opts, tls));
         let pool = NameServerPool::from_config(servers, cx, TokioRuntimeProvider::default());
-        // Failed validations (bogus, and the transport failures inside a chain walk that
-        // hickory reports as bogus) are remembered by the validator for at most a second
-        // (hickory's default: up to 60 s): one lost or forged packet must not keep a zone
-        // bogus after the attack. Not zero: within one lookup the validator meets the same
-        // RRsets many times, and without the memo a wrong anchor costs seconds of CPU.
-        // `TlsaResolver` remembers failures for `CacheLimits::error_ttl`.
-        let handle = DnssecDnsHandle::with_trust_anchor(
-            RetryDnsHandle::new(pool, settings.attempts.max(1)),
-            Arc::new(anchors),
-        )
-        .negative_validation_ttl(Duration::ZERO..=NEGATIVE_VALIDATION_TTL);
+        // The validator's DNSKEY, DS and NS sub-queries go through a cache of raw answers
+        // (`KeyCache`), which the validator re-validates on every use.
+        let keys = KeyCache::new(RetryDnsHandle::new(pool, settings.attempts.max(1)));
+        let anchors = Arc::new(anchors);
+        let handle = validator(&keys, &anchors);
         let mut options = DnsRequestOptions::default();
         options.recursion_desired = settings.recursion_desired;
         options.use_edns = true;
@@ -140,15 +140,36 @@ impl ValidatingSource {
         let deadline = per_exchange.saturating_mul(MAX_SEQUENTIAL_EXCHANGES);
         Ok(Self {
             handle: Arc::new(handle),
+            keys,
+            anchors,
             options,
             deadline,
         })
     }
 
-    /// One question, judged on its own.
+    /// One question, judged on its own. A bogus result may come from a forged DNSKEY, DS or
+    /// NS answer held by the key cache: the cached answers of the question's name and its
+    /// ancestors are then forgotten (at most once per name a second) and the
+    /// question is asked once more, through a fresh validator (whose memo of failed
+    /// validations is empty).
     async fn ask(&self, name: &Name, rtype: RecordType) -> Result<Judgement, LookupError> {
+        match self.ask_with(&self.handle, name, rtype).await {
+            Err(LookupError::Bogus) if self.keys.evict_zones_of(name) => {
+                let fresh = validator(&self.keys, &self.anchors);
+                self.ask_with(&fresh, name, rtype).await
+            }
+            other => other,
+        }
+    }
+
+    async fn ask_with(
+        &self,
+        handle: &Handle,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<Judgement, LookupError> {
         let query = Query::query(name.clone(), rtype);
-        let lookup = self.handle.lookup(query, self.options).first_answer();
+        let lookup = handle.lookup(query, self.options).first_answer();
         let result = tokio::time::timeout(self.deadline, lookup)
             .await
             .map_err(|_| LookupError::Timeout)?;
@@ -231,6 +252,18 @@ impl DnsSource for ValidatingSource {
         }
         Err(LookupError::Other("CNAME chain too long".into()))
     }
+}
+
+/// hickory's validator over the key cache.
+fn validator(keys: &Keys, anchors: &Arc<TrustAnchors>) -> Handle {
+    // Failed validations (bogus, and the transport failures inside a chain walk that
+    // hickory reports as bogus) are remembered by the validator for at most a second
+    // (hickory's default: up to 60 s): one lost or forged packet must not keep a zone
+    // bogus after the attack. Not zero: within one lookup the validator meets the same
+    // RRsets many times, and without the memo a wrong anchor costs seconds of CPU.
+    // `TlsaResolver` remembers failures for `CacheLimits::error_ttl`.
+    DnssecDnsHandle::with_trust_anchor(keys.clone(), Arc::clone(anchors))
+        .negative_validation_ttl(Duration::ZERO..=NEGATIVE_VALIDATION_TTL)
 }
 
 /// Errors of the validating stack. None of them is a negative answer.

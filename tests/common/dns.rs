@@ -56,13 +56,15 @@
 //!   queries per connection.
 //!
 //! Every question received is logged ([`TestDns::queries`]), which lets a test count round trips
-//! (cache, coalescing).
+//! (cache, coalescing). [`TestDns::set_delay`] delays every response (benchmarks of a remote
+//! server).
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Bound;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -181,6 +183,21 @@ impl Default for ZoneSet {
 }
 
 /// `name` as an absolute name (`"mx.secure.dane.test."`; a missing final dot is added).
+fn apex_records(z: &mut ZoneData, ns: &Name) {
+    let soa = SOA::new(
+        ns.clone(),
+        name("hostmaster.dane.test."),
+        1,
+        3600,
+        600,
+        86400,
+        TTL,
+    );
+    let apex = z.apex.clone();
+    z.insert(apex.clone(), TTL, RData::SOA(soa));
+    z.insert(apex, TTL, RData::NS(NS(ns.clone())));
+}
+
 pub fn name(name: &str) -> Name {
     let mut n = Name::from_str(name).unwrap_or_else(|e| panic!("bad name {name:?}: {e}"));
     n.set_fqdn(true);
@@ -202,21 +219,23 @@ impl ZoneSet {
                 .collect(),
         };
         for z in &mut set.zones {
-            let soa = SOA::new(
-                ns.clone(),
-                name("hostmaster.dane.test."),
-                1,
-                3600,
-                600,
-                86400,
-                TTL,
-            );
-            let apex = z.apex.clone();
-            z.insert(apex.clone(), TTL, RData::SOA(soa));
-            z.insert(apex, TTL, RData::NS(NS(ns.clone())));
+            apex_records(z, &ns);
         }
         set.add(APEX, NS_NAME, TTL, RData::A(A(Ipv4Addr::LOCALHOST)));
         set
+    }
+
+    /// Adds another zone `label.dane.test.` (SOA and NS; delegated from `dane.test.` like
+    /// the zones of [`ZONES`]).
+    pub fn add_zone(&mut self, label: &str, signing: Signing) -> &mut Self {
+        let mut z = ZoneData {
+            apex: name(&format!("{label}.{APEX}")),
+            signing,
+            nodes: BTreeMap::new(),
+        };
+        apex_records(&mut z, &name(NS_NAME));
+        self.zones.push(z);
+        self
     }
 
     /// Adds one record.
@@ -303,6 +322,8 @@ pub struct TestDns {
     /// The DS (SHA-256) of the apex key as zone-file lines (`dane.test. 300 IN DS 12345 13 2 …`).
     pub ds_zone_file: String,
     log: Arc<Mutex<Vec<LoggedQuery>>>,
+    /// Per-response delay in microseconds ([`TestDns::set_delay`]).
+    delay: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -345,6 +366,14 @@ impl TestDns {
         self.log.lock().unwrap().clone()
     }
 
+    /// Delays every response by `delay` from now on (zero: answer at once), as a remote
+    /// server would. UDP responses are delayed independently of each other; a TCP
+    /// connection answers its queries in order.
+    pub fn set_delay(&self, delay: Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.delay.store(micros, Ordering::Relaxed);
+    }
+
     /// Forgets the logged questions.
     pub fn clear_queries(&self) {
         self.log.lock().unwrap().clear();
@@ -379,9 +408,10 @@ pub async fn start(zones: ZoneSet) -> TestDns {
     let (udp, tcp) = bind().await;
     let addr = udp.local_addr().expect("local addr");
     let log = Arc::new(Mutex::new(Vec::new()));
+    let delay = Arc::new(AtomicU64::new(0));
     let tasks = vec![
-        tokio::spawn(serve_udp(udp, served.clone(), log.clone())),
-        tokio::spawn(serve_tcp(tcp, served, log.clone())),
+        tokio::spawn(serve_udp(udp, served.clone(), log.clone(), delay.clone())),
+        tokio::spawn(serve_tcp(tcp, served, log.clone(), delay.clone())),
     ];
     TestDns {
         addr,
@@ -389,6 +419,7 @@ pub async fn start(zones: ZoneSet) -> TestDns {
         anchor_zone_file,
         ds_zone_file,
         log,
+        delay,
         tasks,
     }
 }
@@ -932,26 +963,56 @@ impl Served {
     }
 }
 
-async fn serve_udp(sock: UdpSocket, served: Arc<Served>, log: Arc<Mutex<Vec<LoggedQuery>>>) {
+fn current_delay(delay: &AtomicU64) -> Option<Duration> {
+    let micros = delay.load(Ordering::Relaxed);
+    (micros > 0).then(|| Duration::from_micros(micros))
+}
+
+async fn serve_udp(
+    sock: UdpSocket,
+    served: Arc<Served>,
+    log: Arc<Mutex<Vec<LoggedQuery>>>,
+    delay: Arc<AtomicU64>,
+) {
+    let sock = Arc::new(sock);
+    // Delayed responses live in the set, so aborting this task also ends them.
+    let mut pending = JoinSet::new();
     let mut buf = vec![0u8; 65_535];
     loop {
+        while pending.try_join_next().is_some() {}
         let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
             continue;
         };
         if let Some(resp) = served.respond(&buf[..n], false, &log) {
-            let _ = sock.send_to(&resp, peer).await;
+            match current_delay(&delay) {
+                None => {
+                    let _ = sock.send_to(&resp, peer).await;
+                }
+                Some(d) => {
+                    let sock = sock.clone();
+                    pending.spawn(async move {
+                        tokio::time::sleep(d).await;
+                        let _ = sock.send_to(&resp, peer).await;
+                    });
+                }
+            }
         }
     }
 }
 
-async fn serve_tcp(listener: TcpListener, served: Arc<Served>, log: Arc<Mutex<Vec<LoggedQuery>>>) {
+async fn serve_tcp(
+    listener: TcpListener,
+    served: Arc<Served>,
+    log: Arc<Mutex<Vec<LoggedQuery>>>,
+    delay: Arc<AtomicU64>,
+) {
     // Connection tasks live in the set, so aborting this task also ends them.
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
-                    conns.spawn(serve_conn(stream, served.clone(), log.clone()));
+                    conns.spawn(serve_conn(stream, served.clone(), log.clone(), delay.clone()));
                 }
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -959,7 +1020,12 @@ async fn serve_tcp(listener: TcpListener, served: Arc<Served>, log: Arc<Mutex<Ve
     }
 }
 
-async fn serve_conn(mut stream: TcpStream, served: Arc<Served>, log: Arc<Mutex<Vec<LoggedQuery>>>) {
+async fn serve_conn(
+    mut stream: TcpStream,
+    served: Arc<Served>,
+    log: Arc<Mutex<Vec<LoggedQuery>>>,
+    delay: Arc<AtomicU64>,
+) {
     loop {
         let mut len = [0u8; 2];
         if stream.read_exact(&mut len).await.is_err() {
@@ -972,6 +1038,9 @@ async fn serve_conn(mut stream: TcpStream, served: Arc<Served>, log: Arc<Mutex<V
         let Some(resp) = served.respond(&msg, true, &log) else {
             continue;
         };
+        if let Some(d) = current_delay(&delay) {
+            tokio::time::sleep(d).await;
+        }
         let Ok(n) = u16::try_from(resp.len()) else {
             return;
         };
