@@ -988,6 +988,32 @@ mod tests {
         assert!(sessions_ok(&store, name));
     }
 
+    /// Sessions are keyed by the PKIX roots' content, not by the address of the object that
+    /// holds them (an address is reused once an `Arc` is freed).
+    #[test]
+    fn the_digest_covers_the_pkix_roots_by_content() {
+        let p = rustls::crypto::ring::default_provider();
+        let cert = |name: &str| {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+            params.self_signed(&key).unwrap().der().clone()
+        };
+        let (a, b) = (cert("a.example"), cert("b.example"));
+        let digest = |root: &pki_types::CertificateDer<'static>| {
+            let roots = crate::PkixRoots::from_certificates([root.clone()]).unwrap();
+            let policy = Policy::generic(ReferenceName::new("www.example.net").unwrap())
+                .with_pkix_roots(Arc::new(roots));
+            HostData {
+                tlsa: Arc::new(records(1)),
+                names: Names::Policy(policy_for(policy, &p)),
+                no_usable: NoUsableRecords::Fail,
+            }
+            .digest(false)
+        };
+        assert_eq!(digest(&a), digest(&a));
+        assert_ne!(digest(&a), digest(&b));
+    }
+
     #[test]
     fn the_digest_covers_records_policy_and_no_usable_choice() {
         let p = rustls::crypto::ring::default_provider();

@@ -17,6 +17,18 @@ pub struct PkixRoots {
 }
 
 impl PkixRoots {
+    /// Feeds the roots' DER, each with its length, into `h` (session resumption is keyed by
+    /// the policy, roots included).
+    #[cfg(feature = "rustls")]
+    pub(crate) fn digest_into(&self, h: &mut sha2::Sha256) {
+        use sha2::Digest;
+        h.update((self.certs.len() as u64).to_be_bytes());
+        for c in &self.certs {
+            h.update((c.len() as u64).to_be_bytes());
+            h.update(c.as_ref());
+        }
+    }
+
     /// Roots from DER certificates. A certificate that cannot be decoded is an error naming
     /// its position (as `MalformedCertificate { depth }`).
     pub fn from_certificates(

@@ -143,10 +143,15 @@ impl Policy {
             h.update((n.as_str().len() as u64).to_be_bytes());
             h.update(n.as_str().as_bytes());
         }
-        // Roots and algorithms by identity: the caller keeps them alive as long as the
-        // policy, so equal addresses mean the same objects.
-        let roots = self.roots.as_ref().map_or(0, |r| Arc::as_ptr(r) as usize);
-        h.update((roots as u64).to_be_bytes());
+        // Roots by content (an address can be reused once an `Arc` is freed), algorithms
+        // by identity (a `'static` table: equal addresses are the same table).
+        match &self.roots {
+            Some(roots) => {
+                h.update([1]);
+                roots.digest_into(h);
+            }
+            None => h.update([0]),
+        }
         h.update((self.algs.as_ptr() as usize as u64).to_be_bytes());
         h.update((self.algs.len() as u64).to_be_bytes());
     }
