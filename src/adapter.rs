@@ -931,6 +931,127 @@ impl ClientSessionStore for DaneSessionStore {
     }
 }
 
+/// One call from TLSA records to a rustls `ClientConfig`, in the style of
+/// rustls-platform-verifier's `ConfigVerifierExt`.
+///
+/// ```
+/// use dane::{ConfigDaneExt, Policy, ReferenceName, TlsaSet};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let records = TlsaSet::new(["3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6".parse()?]);
+/// let config = rustls::ClientConfig::with_dane(records, Policy::smtp(ReferenceName::new("mx.example.net")?))?;
+/// # let _ = config; Ok(()) }
+/// ```
+///
+/// To read the [`Outcome`] of the handshake (for a log line, or for TLS-RPT), or to choose
+/// what happens without usable records, build a [`DaneVerifier`] and call its
+/// [`client_config`](DaneVerifier::client_config) instead; to keep your own protocol
+/// versions or a client certificate, use [`BuilderDaneExt`].
+pub trait ConfigDaneExt: Sized {
+    /// A config that authenticates the server by `tlsa` under `policy`: the process-default
+    /// `CryptoProvider` (ring's when none is installed), rustls' safe default protocol
+    /// versions, no client certificate, session resumption through a [`DaneSessionStore`].
+    /// Without usable records every handshake fails ([`NoUsableRecords::Fail`]).
+    fn with_dane(tlsa: TlsaSet, policy: Policy) -> Result<Self, rustls::Error>;
+}
+
+impl ConfigDaneExt for rustls::ClientConfig {
+    fn with_dane(tlsa: TlsaSet, policy: Policy) -> Result<Self, rustls::Error> {
+        let provider = CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+        DaneVerifier::new(tlsa, policy, provider).client_config()
+    }
+}
+
+/// A rustls `ConfigBuilder` step that installs a [`DaneVerifier`], for a config whose
+/// crypto provider, protocol versions or client certificate you choose yourself.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dane::{BuilderDaneExt, DaneVerifier, Policy, ReferenceName, TlsaSet};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let provider = Arc::new(rustls::crypto::ring::default_provider());
+/// let records = TlsaSet::new(["3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6".parse()?]);
+/// let verifier = DaneVerifier::new(records, Policy::smtp(ReferenceName::new("mx.example.net")?), provider.clone());
+/// let config = rustls::ClientConfig::builder_with_provider(provider)
+///     .with_protocol_versions(&[&rustls::version::TLS13])?
+///     .with_dane(&verifier)
+///     .with_no_client_auth();
+/// // … handshake with `config` …, then `verifier.outcome()`.
+/// # let _ = config; Ok(()) }
+/// ```
+pub trait BuilderDaneExt {
+    /// Uses `verifier` for the server's certificate. The returned builder finishes the
+    /// config like rustls' own (`with_no_client_auth`, `with_client_auth_cert`,
+    /// `with_client_cert_resolver`) and also sets the config's session resumption to
+    /// [`DaneVerifier::resumption`], so that no session resumes across a change of TLSA
+    /// records or policy (rustls' default store would).
+    ///
+    /// With [`DaneVerifier::with_raw_public_keys`], allow TLS 1.3 only (rustls supports
+    /// raw public keys on the client for TLS 1.3 only).
+    fn with_dane(self, verifier: &DaneVerifier) -> DaneConfigBuilder;
+}
+
+impl BuilderDaneExt for rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier> {
+    fn with_dane(self, verifier: &DaneVerifier) -> DaneConfigBuilder {
+        DaneConfigBuilder {
+            builder: self
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier.clone())),
+            resumption: verifier.resumption(),
+        }
+    }
+}
+
+/// The last step of [`BuilderDaneExt::with_dane`]: client authentication, like rustls'
+/// `ConfigBuilder<ClientConfig, WantsClientCert>`, then a config with DANE-aware session
+/// resumption.
+pub struct DaneConfigBuilder {
+    builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
+    resumption: Resumption,
+}
+
+impl fmt::Debug for DaneConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DaneConfigBuilder").finish_non_exhaustive()
+    }
+}
+
+impl DaneConfigBuilder {
+    /// No client certificate.
+    pub fn with_no_client_auth(self) -> rustls::ClientConfig {
+        let config = self.builder.with_no_client_auth();
+        Self::set(config, self.resumption)
+    }
+
+    /// A client certificate chain and its private key (for example an MTA's certificate
+    /// for receivers that ask for one).
+    pub fn with_client_auth_cert(
+        self,
+        chain: Vec<CertificateDer<'static>>,
+        key: pki_types::PrivateKeyDer<'static>,
+    ) -> Result<rustls::ClientConfig, rustls::Error> {
+        let config = self.builder.with_client_auth_cert(chain, key)?;
+        Ok(Self::set(config, self.resumption))
+    }
+
+    /// Client certificates chosen per handshake by `resolver`.
+    pub fn with_client_cert_resolver(
+        self,
+        resolver: Arc<dyn rustls::client::ResolvesClientCert>,
+    ) -> rustls::ClientConfig {
+        let config = self.builder.with_client_cert_resolver(resolver);
+        Self::set(config, self.resumption)
+    }
+
+    fn set(mut config: rustls::ClientConfig, resumption: Resumption) -> rustls::ClientConfig {
+        config.resumption = resumption;
+        config
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,7 +153,10 @@ pub mod tlsrpt;
 mod verify;
 
 #[cfg(feature = "rustls")]
-pub use adapter::{DaneSessionStore, DaneVerifier, NoUsableRecords, Outcome, TlsaStore, danger};
+pub use adapter::{
+    BuilderDaneExt, ConfigDaneExt, DaneConfigBuilder, DaneSessionStore, DaneVerifier,
+    NoUsableRecords, Outcome, TlsaStore, danger,
+};
 pub use error::{Error, TlsRptResult, TlsaParseError};
 pub use names::{InvalidName, ReferenceName};
 /// The certificate, key and time types shared with rustls and rustls-webpki.

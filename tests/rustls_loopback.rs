@@ -750,3 +750,83 @@ async fn a_one_host_config_resumes_while_reused_and_reports_resumed() {
         );
     }
 }
+
+// ---- One-call entry points -------------------------------------------------------------
+
+#[tokio::test]
+async fn one_call_config_authenticates_and_refuses_an_impostor() {
+    use dane::ConfigDaneExt;
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let impostor = Hierarchy::new(Alg::P256, &[HOST]);
+    let addr = serve(server_config(h.chain2(), &h.leaf, &TLS13)).await;
+    let records = || TlsaSet::new([rec(&h.leaf.der, 3, 1, 1)]);
+    let config = rustls::ClientConfig::with_dane(records(), smtp(HOST)).unwrap();
+    connect_with(addr, config, HOST).await.unwrap();
+    let bad = serve(server_config(impostor.chain2(), &impostor.leaf, &TLS13)).await;
+    let config = rustls::ClientConfig::with_dane(records(), smtp(HOST)).unwrap();
+    let e = connect_with(bad, config, HOST).await.unwrap_err();
+    assert_eq!(dane_error(&e), &Error::NoMatch);
+    // No usable records: fails (the one-call config never accepts unauthenticated).
+    let config = rustls::ClientConfig::with_dane(unusable_records(&h), smtp(HOST)).unwrap();
+    let e = connect_with(addr, config, HOST).await.unwrap_err();
+    assert_eq!(dane_error(&e), &Error::NoUsableRecords);
+}
+
+/// The builder step keeps the caller's versions and client authentication, and gives the
+/// config DANE-aware resumption: a session never resumes across a change of records.
+#[tokio::test]
+async fn builder_step_keeps_dane_resumption_rules() {
+    use dane::BuilderDaneExt;
+    use rustls::HandshakeKind::{Full, Resumed};
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let other = Hierarchy::new(Alg::P256, &[HOST]);
+    let p = provider();
+    for mode in RESUME_MODES {
+        let addr = serve(resuming_server(&h, mode)).await;
+        let store = Arc::new(TlsaStore::new());
+        store.insert(
+            HOST,
+            TlsaSet::new([rec(&h.leaf.der, 3, 1, 1)]),
+            smtp(HOST),
+            &p,
+        );
+        let verifier = DaneVerifier::with_store(store.clone(), p.clone());
+        let config = Arc::new(
+            rustls::ClientConfig::builder_with_provider(p.clone())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_dane(&verifier)
+                .with_no_client_auth(),
+        );
+        assert_eq!(connect_kind(addr, &config, HOST).await.unwrap(), Full);
+        assert_eq!(
+            connect_kind(addr, &config, HOST).await.unwrap(),
+            Resumed,
+            "{mode:?}"
+        );
+        assert_eq!(store.outcome(HOST), Some(Outcome::Resumed), "{mode:?}");
+        // Records that do not match the server: refused, not resumed.
+        store.insert(
+            HOST,
+            TlsaSet::new([rec(&other.leaf.der, 3, 1, 1)]),
+            smtp(HOST),
+            &p,
+        );
+        let e = connect_kind(addr, &config, HOST).await.unwrap_err();
+        assert_eq!(dane_error(&e), &Error::NoMatch, "{mode:?}");
+    }
+    // Only the versions the caller allowed are offered.
+    let addr = serve(server_config(h.chain2(), &h.leaf, &TLS12)).await;
+    let verifier = DaneVerifier::new(
+        TlsaSet::new([rec(&h.leaf.der, 3, 1, 1)]),
+        smtp(HOST),
+        p.clone(),
+    );
+    let config = rustls::ClientConfig::builder_with_provider(p.clone())
+        .with_protocol_versions(&[&TLS13])
+        .unwrap()
+        .with_dane(&verifier)
+        .with_no_client_auth();
+    assert!(connect_with(addr, config, HOST).await.is_err());
+    assert_eq!(verifier.outcome(), None);
+}

@@ -57,6 +57,11 @@ future    future    13
 rsa       nsec      8
 ed        nsec      15
 "
+# Load zones for the resolver load test (examples/resolver_load.rs): load0 .. load19, each
+# signed (NSEC, ECDSA P-256) with 50 TLSA names _25._tcp.h0 .. h49.
+LOAD_ZONES=20
+LOAD_NAMES=50
+for ((i = 0; i < LOAD_ZONES; i++)); do CHILDREN+="load$i    nsec      13"$'\n'; done
 
 KEYS=$LAB_DIR/keys
 ZONES=$LAB_DIR/zones
@@ -314,6 +319,7 @@ cust4                      MX     10 mx-cust4.rsa.dane.test.
 mx-cust4                   CNAME  mx.insecure.dane.test.
 EOF
     ;;
+    load*) local n; for ((n = 0; n < LOAD_NAMES; n++)); do printf '_25._tcp.h%d TLSA 3 1 1 %064x\n' "$n" "$n"; done ;;
     *) printf '@ MX 10 mx.%s.%s.\nmx A 127.0.0.1\n_25._tcp.mx T mx.%s:3.1.1\n' "$1" "$APEX" "$1" ;;
   esac
 }
