@@ -18,6 +18,9 @@
 //!   resolver) whose result cannot confuse "insecure" with "bogus" or "failed", and the
 //!   RFC 7672 MX and RFC 7673 SRV policies.
 //!
+//! Guides for whole jobs (an MTA, a migration from OpenSSL's DANE API, HTTPS) are in the
+//! `guide` module (built with the features `rustls` and `resolver`, as on docs.rs).
+//!
 //! ## Example
 //!
 //! An SMTP client (RFC 7672) has looked up the secure TLSA RRset of `_25._tcp.mx.example.net`
@@ -142,6 +145,8 @@ mod adapter;
 mod cert;
 mod der;
 mod error;
+#[cfg(all(feature = "rustls", feature = "resolver"))]
+pub mod guide;
 mod names;
 mod pkix;
 mod record;
