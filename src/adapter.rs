@@ -493,16 +493,19 @@ impl ServerCertVerifier for DaneVerifier {
         let data = match &self.source {
             Source::Fixed(data) => data,
             Source::Store(store) => {
-                let found = store.get(server_name).ok_or_else(|| {
-                    other(Error::Unsupported(format!(
+                let Some(found) = store.get(server_name) else {
+                    let e = other(Error::Unsupported(format!(
                         "no TLSA data registered for {}",
                         server_name.to_str()
-                    )))
-                })?;
+                    )));
+                    crate::trace::verifier_decision(server_name, &Err(e.clone()));
+                    return Err(e);
+                };
                 &entry.insert(found).data
             }
         };
         let result = self.decide(data, &chain, intermediates, server_name, ocsp_response, now);
+        crate::trace::verifier_decision(server_name, &result);
         let outcome = result.as_ref().ok().cloned();
         if let (Some(entry), Source::Store(store)) = (&entry, &self.source) {
             if outcome.is_some() {

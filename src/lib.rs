@@ -155,6 +155,7 @@ pub mod resolver;
 mod rrset;
 #[cfg(feature = "tlsrpt")]
 pub mod tlsrpt;
+mod trace;
 mod verify;
 
 #[cfg(feature = "rustls")]

@@ -271,6 +271,17 @@ impl<S: DnsSource> TlsaResolver<S> {
         proto: &str,
         host: &str,
     ) -> (Result<TlsaLookup, LookupError>, Instant) {
+        let found = self.lookup_tlsa_inner(port, proto, host).await;
+        crate::trace::tlsa_lookup(port, proto, host, &found.0);
+        found
+    }
+
+    async fn lookup_tlsa_inner(
+        &self,
+        port: u16,
+        proto: &str,
+        host: &str,
+    ) -> (Result<TlsaLookup, LookupError>, Instant) {
         // Hot path: a finished lookup for exactly these arguments, still in the cache.
         if let Some(hit) = self.memo.get(port, proto, host) {
             return (Ok(hit.0), hit.1);

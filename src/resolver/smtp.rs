@@ -127,6 +127,12 @@ impl<S: DnsSource> TlsaResolver<S> {
     /// A bogus or failed MX lookup is an error for the whole domain (defer). A failure for
     /// one host makes only that host [`DaneStatus::Unusable`].
     pub async fn smtp_targets(&self, domain: &str, port: u16) -> Result<SmtpPlan, LookupError> {
+        let plan = self.smtp_targets_inner(domain, port).await;
+        crate::trace::smtp_plan(domain, &plan);
+        plan
+    }
+
+    async fn smtp_targets_inner(&self, domain: &str, port: u16) -> Result<SmtpPlan, LookupError> {
         let domain_name = fqdn(domain)?;
         let next_hop = ReferenceName::new(domain)
             .map_err(|e| LookupError::InvalidName(format!("{domain}: {e}")))?;
