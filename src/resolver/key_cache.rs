@@ -412,4 +412,82 @@ mod tests {
         let e = Err(NetError::Dns(DnsError::NoRecordsFound(servfail)));
         assert_eq!(cacheable(&k, &e), None);
     }
+
+    fn rrsig(owner: &Name, covered: RecordType) -> Record {
+        use hickory_proto::dnssec::Algorithm;
+        use hickory_proto::dnssec::rdata::SigInput;
+        use hickory_proto::rr::SerialNumber;
+        let input = SigInput {
+            type_covered: covered,
+            algorithm: Algorithm::ECDSAP256SHA256,
+            num_labels: owner.num_labels(),
+            original_ttl: 300,
+            sig_expiration: SerialNumber::new(2_000_000_000),
+            sig_inception: SerialNumber::new(1_000_000_000),
+            key_tag: 1,
+            signer_name: Name::from_ascii("example.").unwrap(),
+        };
+        Record::from_rdata(
+            owner.clone(),
+            300,
+            RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![0; 64]))),
+        )
+    }
+
+    /// Positive answers reach the validator without the authority NS RRset (and its RRSIG)
+    /// and without additional records, each of which it would validate at the cost of a
+    /// signature check (and, for another zone's NS, a DNSKEY fetch); NSEC/NSEC3 in the
+    /// authority section (the proof that no closer name matched a wildcard, RFC 4035
+    /// §3.1.3.3) are kept, and negative answers are passed on untouched.
+    #[test]
+    fn strip_drops_authority_ns_and_additionals_of_positive_answers_only() {
+        use hickory_proto::dnssec::rdata::NSEC;
+        let zone = Name::from_ascii("example.").unwrap();
+        let k = key("www.example.", RecordType::A);
+        let a = Record::from_rdata(k.name.clone(), 300, RData::A(A::new(192, 0, 2, 1)));
+        let nsec = Record::from_rdata(
+            zone.clone(),
+            300,
+            RData::DNSSEC(DNSSECRData::NSEC(NSEC::new(
+                Name::from_ascii("zzz.example.").unwrap(),
+                [RecordType::A],
+            ))),
+        );
+        let mut m = response(
+            &k,
+            ResponseCode::NoError,
+            vec![a.clone(), rrsig(&k.name, RecordType::A)],
+        )
+        .into_message();
+        m.add_authority(ns(&zone, 300));
+        m.add_authority(rrsig(&zone, RecordType::NS));
+        m.add_authority(nsec.clone());
+        m.add_authority(rrsig(&zone, RecordType::NSEC));
+        m.add_additional(Record::from_rdata(
+            Name::from_ascii("ns.example.").unwrap(),
+            300,
+            RData::A(A::new(192, 0, 2, 53)),
+        ));
+        let full = DnsResponse::from_message(m).unwrap();
+        let stripped = strip(Ok(full.clone())).unwrap();
+        assert_eq!(stripped.answers, full.answers);
+        let kinds: Vec<RecordType> = stripped
+            .authorities
+            .iter()
+            .map(|r| match &r.data {
+                RData::DNSSEC(DNSSECRData::RRSIG(sig)) => sig.input().type_covered,
+                _ => r.record_type(),
+            })
+            .collect();
+        assert_eq!(kinds, [RecordType::NSEC, RecordType::NSEC]);
+        assert!(stripped.additionals.is_empty());
+
+        // A negative answer (no answer records) keeps everything: its proofs are there.
+        let mut neg = response(&k, ResponseCode::NXDomain, vec![]).into_message();
+        neg.add_authority(ns(&zone, 300));
+        neg.add_authority(nsec);
+        let neg = DnsResponse::from_message(neg).unwrap();
+        let kept = strip(Ok(neg.clone())).unwrap();
+        assert_eq!(kept.authorities, neg.authorities);
+    }
 }
