@@ -28,6 +28,7 @@
 
 mod aggregate;
 mod datetime;
+mod delivery;
 mod outcome;
 mod record;
 
@@ -38,6 +39,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use aggregate::{Aggregator, OVERFLOW_REASON_CODE, Snapshot, SnapshotWindow, UtcDay};
 pub use datetime::{DateTime, InvalidDateTime};
+pub use delivery::{DeliveryError, MEDIA_TYPE_GZIP, MEDIA_TYPE_JSON, ReportMessage};
 pub use outcome::{Failure, SessionOutcome};
 pub use record::{ReportUri, ReportingPolicy, ReportingPolicyError};
 

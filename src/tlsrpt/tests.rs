@@ -827,3 +827,346 @@ mod aggregator {
         }
     }
 }
+
+mod delivery {
+    use std::io::Read;
+
+    use flate2::read::GzDecoder;
+    use mail_parser::{MessageParser, MimeHeaders};
+
+    use super::*;
+
+    const SUBMITTER: &str = "mail.sender.example.com";
+
+    /// The RFC 8460 §5.1 example's period and names.
+    fn report(report_id: &str) -> Report {
+        Report {
+            organization_name: "Example Sender".into(),
+            date_range: DateRange {
+                start_datetime: DateTime::from_unix(1_470_013_207),
+                end_datetime: DateTime::from_unix(1_470_186_007),
+            },
+            contact_info: format!("mailto:tlsrpt@{SUBMITTER}"),
+            report_id: report_id.into(),
+            policies: vec![PolicyReport {
+                policy: PolicyDetails::no_policy_found("example.net"),
+                summary: Summary {
+                    total_successful_session_count: 3,
+                    total_failure_session_count: 1,
+                },
+                failure_details: vec![FailureDetails {
+                    failure: Failure::starttls_not_supported()
+                        .with_receiving_mx_hostname("mx.example.net")
+                        .with_receiving_ip(ip("192.0.2.25")),
+                    failed_session_count: 1,
+                }],
+            }],
+        }
+    }
+
+    fn field(e: DeliveryError) -> &'static str {
+        match e {
+            DeliveryError::InvalidField { field, .. } => field,
+            DeliveryError::NoPolicy => "no-policy",
+            DeliveryError::MixedPolicyDomains(..) => "mixed",
+            DeliveryError::SubmitterMismatch { .. } => "submitter-mismatch",
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn file_name_is_the_rfc8460_example() {
+        let r = report("r1");
+        assert_eq!(
+            r.file_name(SUBMITTER, Some("001"), true).unwrap(),
+            "mail.sender.example.com!example.net!1470013207!1470186007!001.json.gz"
+        );
+        assert_eq!(
+            r.file_name(SUBMITTER, None, false).unwrap(),
+            "mail.sender.example.com!example.net!1470013207!1470186007.json"
+        );
+        assert_eq!(
+            r.file_name(SUBMITTER, None, true).unwrap(),
+            "mail.sender.example.com!example.net!1470013207!1470186007.json.gz"
+        );
+    }
+
+    #[test]
+    fn file_name_refusals_one_row_per_case() {
+        let mixed = {
+            let mut r = report("r1");
+            let mut other = r.policies[0].clone();
+            other.policy.policy_domain = "example.org".into();
+            r.policies.push(other);
+            r
+        };
+        let empty = Report {
+            policies: Vec::new(),
+            ..report("r1")
+        };
+        let before_1970 = {
+            let mut r = report("r1");
+            r.date_range.start_datetime = DateTime::from_unix(-1);
+            r
+        };
+        let bad_domain = {
+            let mut r = report("r1");
+            r.policies[0].policy.policy_domain = "example.net\r\nBcc: x@y".into();
+            r
+        };
+        let other_contact = Report {
+            contact_info: "mailto:tlsrpt@elsewhere.example".into(),
+            ..report("r1")
+        };
+        let r = report("r1");
+        let rows: [(&Report, &str, Option<&str>, &str); 10] = [
+            (&r, SUBMITTER, Some("0-1"), "unique-id"),
+            (&r, SUBMITTER, Some(""), "unique-id"),
+            (&r, "mail sender", None, "submitter"),
+            (&r, "a!b.example", None, "submitter"),
+            (&r, "", None, "submitter"),
+            (&other_contact, SUBMITTER, None, "submitter-mismatch"),
+            (&mixed, SUBMITTER, None, "mixed"),
+            (&empty, SUBMITTER, None, "no-policy"),
+            (&before_1970, SUBMITTER, None, "date-range"),
+            (&bad_domain, SUBMITTER, None, "policy-domain"),
+        ];
+        for (report, submitter, unique, want) in rows {
+            let got = report.file_name(submitter, unique, true).unwrap_err();
+            assert_eq!(field(got), want, "{submitter:?} {unique:?}");
+        }
+        // Same policy domain twice (two policies for one domain) is one domain.
+        let mut two = report("r1");
+        let mut second = two.policies[0].clone();
+        second.policy = PolicyDetails::tlsa_unknown("EXAMPLE.NET");
+        two.policies.push(second);
+        assert_eq!(two.policy_domain().unwrap(), "example.net");
+        // A contact that is no address does not constrain the submitter.
+        let web = Report {
+            contact_info: "https://sender.example/tls".into(),
+            ..report("r1")
+        };
+        assert!(web.file_name("other.example", None, true).is_ok());
+        // The submitter is compared without case and final dot.
+        assert!(r.file_name("Mail.Sender.Example.COM.", None, true).is_ok());
+    }
+
+    #[test]
+    fn subject_report_id_is_a_msg_id() {
+        // Already a msg-id (the RFC 8460 §5.3 example): kept.
+        assert_eq!(
+            report("735ff.e317+bf22029@example.net")
+                .subject(SUBMITTER)
+                .unwrap(),
+            "Report Domain: example.net Submitter: mail.sender.example.com \
+             Report-ID: <735ff.e317+bf22029@example.net>"
+        );
+        let rows = [
+            // The aggregator's ids.
+            (
+                "2016-04-01T00:00:00Z_mx1.example.net",
+                "<2016-04-01T00=3A00=3A00Z_mx1.example.net@mail.sender.example.com>",
+            ),
+            (
+                "5065427c-23d3-47ca-b6e0-946ea0e8c4be",
+                "<5065427c-23d3-47ca-b6e0-946ea0e8c4be@mail.sender.example.com>",
+            ),
+            // `=` is escaped too, so escapes cannot collide with ids.
+            ("a=3A", "<a=3D3A@mail.sender.example.com>"),
+            ("a:", "<a=3A@mail.sender.example.com>"),
+            // Dots only between atoms.
+            (".a..b.", "<=2Ea=2E=2Eb=2E@mail.sender.example.com>"),
+            ("a b@c", "<a=20b=40c@mail.sender.example.com>"),
+            ("x@", "<x=40@mail.sender.example.com>"),
+            ("ü", "<=C3=BC@mail.sender.example.com>"),
+            ("", "<report@mail.sender.example.com>"),
+        ];
+        for (id, want) in rows {
+            assert_eq!(
+                report(id).subject_report_id(SUBMITTER).unwrap(),
+                want,
+                "{id:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn gzip_decompresses_to_the_json() {
+        let r = report("r1");
+        let gz = r.to_gzip().unwrap();
+        assert_eq!(gz[..2], [0x1f, 0x8b]);
+        let mut json = String::new();
+        GzDecoder::new(&gz[..]).read_to_string(&mut json).unwrap();
+        assert_eq!(json, r.to_json().unwrap());
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn mailto_addresses_of_rua_uris() {
+        let rows = [
+            ("mailto:tlsrpt@example.net", Some("tlsrpt@example.net")),
+            ("MAILTO:tlsrpt@example.net", Some("tlsrpt@example.net")),
+            (
+                "mailto:tls%2Brpt@example.net?subject=x",
+                Some("tls+rpt@example.net"),
+            ),
+            ("mailto:a@example.net,b@example.net", None),
+            ("mailto:", None),
+            ("mailto:%zz@example.net", None),
+        ];
+        for (uri, want) in rows {
+            let got = ReportUri::Mailto(uri.into()).mailto_address();
+            assert_eq!(got.as_deref(), want, "{uri}");
+        }
+        assert_eq!(
+            ReportUri::Https("https://example.net/r".into()).mailto_address(),
+            None
+        );
+    }
+
+    #[test]
+    fn message_is_rfc8460_multipart_report() {
+        let r = report("2016-08-01T00:00:00Z_example.net");
+        let message = ReportMessage::new(
+            &r,
+            "tlsrpt@mail.sender.example.com",
+            "tlsrpt@example.net",
+            SUBMITTER,
+        )
+        .with_date(DateTime::from_unix(1_470_200_000))
+        .with_unique_id("001");
+        let bytes = message.to_bytes().unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        // CRLF only; lines within RFC 5322's 998, and within its recommended 78 but for
+        // the quoted file name, which cannot be folded (the base64 at 76).
+        for (i, line) in text.split("\r\n").enumerate() {
+            assert!(
+                !line.contains('\n') && !line.contains('\r'),
+                "bare line end at line {i}"
+            );
+            assert!(
+                line.len() <= 78 || (line.len() <= 998 && line.contains(".json.gz")),
+                "line {i} has {} octets: {line}",
+                line.len()
+            );
+        }
+        assert!(text.ends_with("\r\n"));
+
+        let parsed = MessageParser::new().parse(&bytes).unwrap();
+        assert_eq!(
+            parsed.subject().unwrap(),
+            "Report Domain: example.net Submitter: mail.sender.example.com \
+             Report-ID: <2016-08-01T00=3A00=3A00Z_example.net@mail.sender.example.com>"
+        );
+        let header = |name: &'static str| parsed.header_raw(name).map(str::trim);
+        assert_eq!(header("TLS-Report-Domain"), Some("example.net"));
+        assert_eq!(header("TLS-Report-Submitter"), Some(SUBMITTER));
+        assert_eq!(header("TLS-Required"), Some("No"));
+        assert_eq!(header("Auto-Submitted"), Some("auto-generated"));
+        assert_eq!(header("MIME-Version"), Some("1.0"));
+        assert_eq!(
+            parsed.message_id(),
+            Some("2016-08-01T00=3A00=3A00Z_example.net@mail.sender.example.com")
+        );
+        assert_eq!(parsed.date().unwrap().to_timestamp(), 1_470_200_000);
+        let from = parsed.from().unwrap().first().unwrap();
+        assert_eq!(from.address(), Some("tlsrpt@mail.sender.example.com"));
+        let to = parsed.to().unwrap().first().unwrap();
+        assert_eq!(to.address(), Some("tlsrpt@example.net"));
+
+        let ct = parsed.content_type().unwrap();
+        assert_eq!(ct.ctype(), "multipart");
+        assert_eq!(ct.subtype(), Some("report"));
+        assert_eq!(ct.attribute("report-type"), Some("tlsrpt"));
+
+        let human = parsed.body_text(0).unwrap().replace("\r\n", "\n");
+        assert!(
+            human.contains("Submitter: Example Sender (mail.sender.example.com)\n"),
+            "{human}"
+        );
+        assert!(
+            human.contains(
+                "  1 x starttls-not-supported (starttls-not-offered)\n      at mx.example.net [192.0.2.25]\n"
+            ),
+            "{human}"
+        );
+        assert!(text.contains(
+            "\r\nSubject: Report Domain: example.net Submitter: mail.sender.example.com\r\n "
+        ));
+
+        assert_eq!(parsed.attachment_count(), 1);
+        let attachment = parsed.attachment(0).unwrap();
+        assert_eq!(
+            attachment.attachment_name(),
+            Some("mail.sender.example.com!example.net!1470013207!1470186007!001.json.gz")
+        );
+        let act = attachment.content_type().unwrap();
+        assert_eq!(
+            (act.ctype(), act.subtype()),
+            ("application", Some("tlsrpt+gzip"))
+        );
+        assert_eq!(attachment.content_transfer_encoding(), Some("base64"));
+        let mut json = String::new();
+        GzDecoder::new(attachment.contents())
+            .read_to_string(&mut json)
+            .unwrap();
+        assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), r);
+
+        // Opting out of TLS-Required.
+        let bytes = ReportMessage::new(
+            &r,
+            "tlsrpt@mail.sender.example.com",
+            "tlsrpt@example.net",
+            SUBMITTER,
+        )
+        .without_tls_required_no()
+        .to_bytes()
+        .unwrap();
+        let parsed = MessageParser::new().parse(&bytes).unwrap();
+        assert_eq!(parsed.header_raw("TLS-Required"), None);
+    }
+
+    #[test]
+    fn message_refuses_what_would_break_its_header() {
+        let r = report("r1");
+        let rows = [
+            (
+                "tlsrpt@mail.sender.example.com\r\nBcc: x@y",
+                "tlsrpt@example.net",
+                SUBMITTER,
+                "from",
+            ),
+            (
+                "tlsrpt@mail.sender.example.com",
+                "no-at-sign",
+                SUBMITTER,
+                "to",
+            ),
+            (
+                "tlsrpt@mail.sender.example.com",
+                "<a@example.net>",
+                SUBMITTER,
+                "to",
+            ),
+            (
+                "tlsrpt@mail.sender.example.com",
+                "tlsrpt@example.net",
+                "sender.example\r\nX: y",
+                "submitter",
+            ),
+            (
+                "tlsrpt@mail.sender.example.com",
+                "tlsrpt@example.net",
+                "sender.example",
+                "submitter-mismatch",
+            ),
+        ];
+        for (from, to, submitter, want) in rows {
+            let e = ReportMessage::new(&r, from, to, submitter)
+                .to_bytes()
+                .unwrap_err();
+            assert_eq!(field(e), want, "{from:?} {to:?} {submitter:?}");
+        }
+    }
+}
