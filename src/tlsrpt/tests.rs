@@ -1170,3 +1170,355 @@ mod delivery {
         }
     }
 }
+
+#[cfg(feature = "rustls")]
+mod with_rustls {
+    use std::sync::Arc;
+
+    use rustls::pki_types::{ServerName, UnixTime};
+    use rustls::{
+        AlertDescription, CertificateError, ClientConnection, Error as TlsError, OtherError,
+        PeerIncompatible, PeerMisbehaved, ServerConnection,
+    };
+
+    use super::*;
+    use crate::error::TlsRptResult::*;
+
+    fn dane(e: Error) -> TlsError {
+        TlsError::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(e))))
+    }
+
+    #[test]
+    fn rustls_errors_one_row_per_case() {
+        let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_700_000_000));
+        let table: Vec<(TlsError, TlsRptResult, &str)> = vec![
+            // The DaneVerifier's refusals: exactly as Failure::from_error.
+            (dane(Error::NoMatch), CertificateNotTrusted, "no-match"),
+            (
+                dane(Error::NoUsableRecords),
+                TlsaInvalid,
+                "no-usable-records",
+            ),
+            (
+                dane(Error::Expired { depth: Some(0) }),
+                CertificateExpired,
+                "expired",
+            ),
+            (
+                dane(Error::NameMismatch {
+                    names: "mx.example.net".into(),
+                }),
+                CertificateHostMismatch,
+                "name-mismatch",
+            ),
+            (dane(Error::EmptyChain), ValidationFailure, "empty-chain"),
+            (
+                dane(Error::Unsupported("x".into())),
+                ValidationFailure,
+                "unsupported",
+            ),
+            // Another verifier's certificate errors.
+            (
+                TlsError::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(
+                    std::io::Error::other("not ours"),
+                )))),
+                ValidationFailure,
+                "certificate-error",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::BadEncoding),
+                ValidationFailure,
+                "malformed-certificate",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::Expired),
+                CertificateExpired,
+                "expired",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::ExpiredContext {
+                    time: now,
+                    not_after: now,
+                }),
+                CertificateExpired,
+                "expired",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::NotValidYet),
+                CertificateExpired,
+                "not-yet-valid",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::NotValidYetContext {
+                    time: now,
+                    not_before: now,
+                }),
+                CertificateExpired,
+                "not-yet-valid",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::NotValidForName),
+                CertificateHostMismatch,
+                "name-mismatch",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::NotValidForNameContext {
+                    expected: ServerName::try_from("mx.example.net").unwrap(),
+                    presented: vec!["other.example".into()],
+                }),
+                CertificateHostMismatch,
+                "name-mismatch",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::UnknownIssuer),
+                CertificateNotTrusted,
+                "unknown-issuer",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::BadSignature),
+                CertificateNotTrusted,
+                "bad-signature",
+            ),
+            (
+                TlsError::InvalidCertificate(
+                    CertificateError::UnsupportedSignatureAlgorithmContext {
+                        signature_algorithm_id: vec![],
+                        supported_algorithms: vec![],
+                    },
+                ),
+                CertificateNotTrusted,
+                "unsupported-signature-algorithm",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::Revoked),
+                CertificateNotTrusted,
+                "revoked",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::UnknownRevocationStatus),
+                CertificateNotTrusted,
+                "revocation-status",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::ExpiredRevocationList),
+                CertificateNotTrusted,
+                "revocation-status",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::InvalidOcspResponse),
+                CertificateNotTrusted,
+                "revocation-status",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::UnhandledCriticalExtension),
+                CertificateNotTrusted,
+                "unhandled-critical-extension",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::InvalidPurpose),
+                CertificateNotTrusted,
+                "invalid-purpose",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::ApplicationVerificationFailure),
+                ValidationFailure,
+                "application-verification-failure",
+            ),
+            // Alerts from the server: all validation-failure with the alert's number, the
+            // certificate alerts included (they are about the client's certificate).
+            (
+                TlsError::AlertReceived(AlertDescription::HandshakeFailure),
+                ValidationFailure,
+                "tls-alert-40",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::BadCertificate),
+                ValidationFailure,
+                "tls-alert-42",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::CertificateExpired),
+                ValidationFailure,
+                "tls-alert-45",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::UnknownCA),
+                ValidationFailure,
+                "tls-alert-48",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::ProtocolVersion),
+                ValidationFailure,
+                "tls-alert-70",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::InternalError),
+                ValidationFailure,
+                "tls-alert-80",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::Unknown(200)),
+                ValidationFailure,
+                "tls-alert-200",
+            ),
+            // The rest of the handshake.
+            (
+                TlsError::NoCertificatesPresented,
+                ValidationFailure,
+                "empty-chain",
+            ),
+            (
+                TlsError::PeerIncompatible(PeerIncompatible::NoCipherSuitesInCommon),
+                ValidationFailure,
+                "tls-peer-incompatible",
+            ),
+            (
+                TlsError::PeerMisbehaved(PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme),
+                ValidationFailure,
+                "tls-peer-misbehaved",
+            ),
+            (
+                TlsError::InappropriateMessage {
+                    expect_types: vec![],
+                    got_type: rustls::ContentType::Alert,
+                },
+                ValidationFailure,
+                "tls-unexpected-message",
+            ),
+            (
+                TlsError::InappropriateHandshakeMessage {
+                    expect_types: vec![],
+                    got_type: rustls::HandshakeType::Finished,
+                },
+                ValidationFailure,
+                "tls-unexpected-message",
+            ),
+            (
+                TlsError::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+                ValidationFailure,
+                "tls-invalid-message",
+            ),
+            (
+                TlsError::PeerSentOversizedRecord,
+                ValidationFailure,
+                "tls-invalid-message",
+            ),
+            (
+                TlsError::DecryptError,
+                ValidationFailure,
+                "tls-decrypt-error",
+            ),
+            (
+                TlsError::NoApplicationProtocol,
+                ValidationFailure,
+                "tls-no-application-protocol",
+            ),
+            (
+                TlsError::UnsupportedNameType,
+                ValidationFailure,
+                "tls-unsupported-name-type",
+            ),
+            (
+                TlsError::General("x".into()),
+                ValidationFailure,
+                "tls-error",
+            ),
+            (
+                TlsError::HandshakeNotComplete,
+                ValidationFailure,
+                "tls-error",
+            ),
+        ];
+        for (error, result, code) in table {
+            let f = Failure::from_rustls_error(&error);
+            assert_eq!(f, Failure::new(result, code), "{error:?}");
+            let policy = PolicyDetails::no_policy_found("mx.example.net");
+            assert_eq!(
+                SessionOutcome::from_rustls_error(policy.clone(), &error),
+                SessionOutcome::failed(policy, f.clone())
+            );
+            // The same through the io::Error tokio-rustls returns.
+            let io = std::io::Error::new(std::io::ErrorKind::InvalidData, error);
+            assert_eq!(Failure::from_tls_io_error(&io), Some(f));
+        }
+        // The DaneVerifier's errors map exactly as the Error table does.
+        for e in [
+            Error::NoMatch,
+            Error::NoPkixRoots,
+            Error::NotYetValid { depth: None },
+        ] {
+            assert_eq!(
+                Failure::from_rustls_error(&dane(e.clone())),
+                Failure::from_error(&e)
+            );
+        }
+        // An I/O error without a TLS error is not mapped.
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(Failure::from_tls_io_error(&reset), None);
+    }
+
+    /// A real (in-memory) handshake: the DaneVerifier refuses the server, and the error
+    /// rustls returns maps back to the DANE error.
+    #[test]
+    fn a_refused_handshake_maps_back_to_the_dane_error() {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["mx.example.net".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let other_key = rcgen::KeyPair::generate().unwrap();
+        let other = rcgen::CertificateParams::new(vec!["mx.example.net".to_owned()])
+            .unwrap()
+            .self_signed(&other_key)
+            .unwrap();
+        let record = Tlsa::from_certificate(
+            other.der(),
+            crate::CertUsage::DaneEe,
+            crate::Selector::Spki,
+            crate::Matching::Sha256,
+        )
+        .unwrap();
+        let base = ReferenceName::new("mx.example.net").unwrap();
+        let verifier = crate::DaneVerifier::new(
+            TlsaSet::new([record]),
+            crate::Policy::smtp(base),
+            provider.clone(),
+        );
+        let client_config = Arc::new(verifier.client_config().unwrap());
+        let server_config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![cert.der().clone()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+                )
+                .unwrap(),
+        );
+        let mut client = ClientConnection::new(
+            client_config,
+            ServerName::try_from("mx.example.net").unwrap(),
+        )
+        .unwrap();
+        let mut server = ServerConnection::new(server_config).unwrap();
+        let error = loop {
+            let mut buf = Vec::new();
+            client.write_tls(&mut buf).unwrap();
+            server.read_tls(&mut &buf[..]).unwrap();
+            server.process_new_packets().unwrap();
+            let mut buf = Vec::new();
+            server.write_tls(&mut buf).unwrap();
+            client.read_tls(&mut &buf[..]).unwrap();
+            if let Err(e) = client.process_new_packets() {
+                break e;
+            }
+            assert!(client.is_handshaking(), "the handshake must fail");
+        };
+        assert_eq!(
+            Failure::from_rustls_error(&error),
+            Failure::from_error(&Error::NoMatch)
+        );
+    }
+}
