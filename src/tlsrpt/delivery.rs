@@ -117,7 +117,7 @@ impl Report {
     /// let report = agg.drain(day).remove(0);
     /// assert_eq!(
     ///     report.file_name("mail.sender.example.com", Some("001"), true)?,
-    ///     "mail.sender.example.com!example.net!1469923200!1470009599!001.json.gz",
+    ///     "mail.sender.example.com!example.net!1470009600!1470095999!001.json.gz",
     /// );
     /// # Ok(()) }
     /// ```
