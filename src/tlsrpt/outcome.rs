@@ -130,10 +130,22 @@ impl PolicyDetails {
     /// `policy-string` the TLSA RRset in presentation form (one record per string, as
     /// [`Tlsa`](crate::Tlsa)'s `Display` writes it), `policy-domain` the TLSA base domain
     /// (so the report goes to the MX host's `_smtp._tls` record).
+    ///
+    /// The records are in canonical order (RFC 4034 §6.3: by RDATA octets), duplicates
+    /// dropped: an RRset is a set, and resolvers hand its records out in any order, so the
+    /// same RRset must be the same policy (one entry in the report, its sessions counted
+    /// together).
     pub fn tlsa(base: &ReferenceName, records: &TlsaSet) -> Self {
+        let mut canonical: Vec<(Vec<u8>, &crate::Tlsa)> = records
+            .records()
+            .iter()
+            .map(|r| (r.to_rdata(), r))
+            .collect();
+        canonical.sort_by(|a, b| a.0.cmp(&b.0));
+        canonical.dedup_by(|a, b| a.0 == b.0);
         Self {
             policy_type: PolicyType::Tlsa,
-            policy_string: records.records().iter().map(ToString::to_string).collect(),
+            policy_string: canonical.iter().map(|(_, r)| r.to_string()).collect(),
             policy_domain: base.as_str().to_owned(),
             mx_host: Vec::new(),
         }

@@ -437,12 +437,27 @@ fn dane_policies() {
     ]);
     let p = PolicyDetails::tlsa(&ReferenceName::new("MX.Example.NET.").unwrap(), &records);
     assert_eq!(p.policy_type, PolicyType::Tlsa);
+    // Canonical (RDATA) order, whatever order the resolver gave.
     assert_eq!(
         p.policy_string,
         [
+            "2 0 2 00",
             "3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6",
-            "2 0 2 00"
         ]
+    );
+    let reversed = TlsaSet::new(records.records().iter().rev().cloned());
+    let base = ReferenceName::new("mx.example.net").unwrap();
+    assert_eq!(
+        PolicyDetails::tlsa(&base, &reversed),
+        PolicyDetails::tlsa(&base, &records)
+    );
+    // Records that differ only in their data sort by it; a duplicate is dropped.
+    let dup = TlsaSet::new(
+        ["3 1 1 02", "3 1 1 01", "3 1 1 02", "3 0 1 ff"].map(|r| r.parse::<Tlsa>().unwrap()),
+    );
+    assert_eq!(
+        PolicyDetails::tlsa(&base, &dup).policy_string,
+        ["3 0 1 ff", "3 1 1 01", "3 1 1 02"]
     );
     assert_eq!(
         p.policy_domain,
