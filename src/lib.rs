@@ -129,7 +129,9 @@
 //! - `resolver`: the [`resolver`] module (hickory-resolver 0.26 with DNSSEC, tokio).
 //! - `serde`: `Serialize`/`Deserialize` for [`Tlsa`] (as its presentation string).
 //! - `tlsrpt`: the [`tlsrpt`] module, SMTP TLS Reporting (RFC 8460): the report model,
-//!   every DANE outcome as a report entry, an aggregator (enables `serde`).
+//!   every DANE outcome as a report entry, an aggregator, and the report's delivery forms
+//!   (JSON, gzip, file name, the `multipart/report` message; enables `serde` and brings
+//!   serde_json, flate2 and mail-builder).
 
 #![forbid(unsafe_code, unused_must_use)]
 #![warn(

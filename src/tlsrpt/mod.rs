@@ -11,7 +11,10 @@
 //! - [`SessionOutcome`]: one delivery session as a report counts it, built from every
 //!   [`Error`](crate::Error), every resolver
 //!   [`LookupError`](crate::resolver::LookupError) and
-//!   [`DaneStatus`](crate::resolver::DaneStatus), a missing STARTTLS or a TLS alert.
+//!   [`DaneStatus`](crate::resolver::DaneStatus), a missing STARTTLS, a TLS alert, and
+//!   (feature `rustls`) every rustls handshake error
+//!   ([`SessionOutcome::from_rustls_error`], [`Failure::from_tls_io_error`]): a
+//!   [`DaneVerifier`](crate::DaneVerifier) refusal maps as its [`Error`](crate::Error) does.
 //!
 //! - [`Aggregator`]: counts outcomes from many tasks per UTC day and policy, merges
 //!   identical failures, bounds memory, and turns a day into one [`Report`] per policy
@@ -21,13 +24,23 @@
 //!   `_smtp._tls.<domain>` (RFC 8460 §3), parsed from its text; with the feature
 //!   `resolver` also looked up, with its DNSSEC status
 //!   ([`TlsaResolver::lookup_tlsrpt`](crate::resolver::TlsaResolver::lookup_tlsrpt)).
+//!   [`ReportUri::mailto_address`] gives the address of a `mailto:` rua.
 //!
-//! What stays the MTA's job: recording one outcome per session, compressing the report
-//! (`application/tlsrpt+gzip`), the report message or HTTPS POST (RFC 8460 §5), and sending
-//! it.
+//! - Delivery forms (RFC 8460 §5): [`Report::to_json`], [`Report::to_gzip`]
+//!   (`application/tlsrpt+gzip`), [`Report::file_name`] (§5.1), [`Report::subject`] (§5.3)
+//!   and [`ReportMessage`]: the §5.3 `multipart/report; report-type="tlsrpt"` message with
+//!   a human-readable part, the gzip'd report attached, and the `TLS-Report-Domain` and
+//!   `TLS-Report-Submitter` header fields, as bytes ready to sign and send.
+//!
+//! What stays the MTA's job: recording one outcome per session, the DKIM signature that
+//! RFC 8460 §5.3 requires on the report message (by the reporting domain, without `l=`),
+//! sending it over SMTP (despite TLS failures, and leaving that session out of the next
+//! report), and for an `https:` rua the POST of [`Report::to_gzip`] with `Content-Type:
+//! application/tlsrpt+gzip` (§5.4); retrying and spreading the sends over the day.
 
 mod aggregate;
 mod datetime;
+mod delivery;
 mod outcome;
 mod record;
 
@@ -38,6 +51,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use aggregate::{Aggregator, OVERFLOW_REASON_CODE, Snapshot, SnapshotWindow, UtcDay};
 pub use datetime::{DateTime, InvalidDateTime};
+pub use delivery::{DeliveryError, MEDIA_TYPE_GZIP, MEDIA_TYPE_JSON, ReportMessage};
 pub use outcome::{Failure, SessionOutcome};
 pub use record::{ReportUri, ReportingPolicy, ReportingPolicyError};
 

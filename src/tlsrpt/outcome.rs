@@ -130,10 +130,22 @@ impl PolicyDetails {
     /// `policy-string` the TLSA RRset in presentation form (one record per string, as
     /// [`Tlsa`](crate::Tlsa)'s `Display` writes it), `policy-domain` the TLSA base domain
     /// (so the report goes to the MX host's `_smtp._tls` record).
+    ///
+    /// The records are in canonical order (RFC 4034 §6.3: by RDATA octets), duplicates
+    /// dropped: an RRset is a set, and resolvers hand its records out in any order, so the
+    /// same RRset must be the same policy (one entry in the report, its sessions counted
+    /// together).
     pub fn tlsa(base: &ReferenceName, records: &TlsaSet) -> Self {
+        let mut canonical: Vec<(Vec<u8>, &crate::Tlsa)> = records
+            .records()
+            .iter()
+            .map(|r| (r.to_rdata(), r))
+            .collect();
+        canonical.sort_by(|a, b| a.0.cmp(&b.0));
+        canonical.dedup_by(|a, b| a.0 == b.0);
         Self {
             policy_type: PolicyType::Tlsa,
-            policy_string: records.records().iter().map(ToString::to_string).collect(),
+            policy_string: canonical.iter().map(|(_, r)| r.to_string()).collect(),
             policy_domain: base.as_str().to_owned(),
             mx_host: Vec::new(),
         }
@@ -181,7 +193,14 @@ fn normalise(domain: &str) -> String {
 /// | [`Error::NameMismatch`], [`Error::RawPublicKeyNameChecks`] | `certificate-host-mismatch` | `name-mismatch`, `raw-public-key-name-check` | §4.3.1: no reference identifier matched |
 /// | [`Error::EmptyChain`], [`Error::MalformedCertificate`], [`Error::Unsupported`] | `validation-failure` | `empty-chain`, `malformed-certificate`, `unsupported` | §4.3.3: no more specific type |
 /// | no STARTTLS ([`SessionOutcome::starttls_not_supported`]) | `starttls-not-supported` | `starttls-not-offered` | §4.3.1 |
-/// | TLS alert *n* ([`SessionOutcome::tls_alert`]) | `validation-failure` | `tls-alert-<n>` | §4.3.3 |
+/// | TLS alert *n* ([`SessionOutcome::tls_alert`]; rustls `AlertReceived`, certificate alerts included: they are about what the client sent) | `validation-failure` | `tls-alert-<n>` | §4.3.3 |
+/// | rustls `InvalidCertificate` holding a [`DaneVerifier`](crate::DaneVerifier) [`Error`] | as that [`Error`] above | as that [`Error`] | as above |
+/// | rustls `Expired(Context)`, `NotValidYet(Context)` | `certificate-expired` | `expired`, `not-yet-valid` | §4.3.1 |
+/// | rustls `NotValidForName(Context)` | `certificate-host-mismatch` | `name-mismatch` | §4.3.1 |
+/// | rustls `UnknownIssuer`, `BadSignature`, `UnsupportedSignatureAlgorithm…Context`, `Revoked`, `UnknownRevocationStatus`, `ExpiredRevocationList(Context)`, `InvalidOcspResponse`, `UnhandledCriticalExtension`, `InvalidPurpose(Context)` | `certificate-not-trusted` | `unknown-issuer`, `bad-signature`, `unsupported-signature-algorithm`, `revoked`, `revocation-status` (×3), `unhandled-critical-extension`, `invalid-purpose` | §4.3.1 |
+/// | rustls `BadEncoding`, `ApplicationVerificationFailure`, other certificate errors | `validation-failure` | `malformed-certificate`, `application-verification-failure`, `certificate-error` | §4.3.3 |
+/// | rustls `NoCertificatesPresented` | `validation-failure` | `empty-chain` | §4.3.3 (as [`Error::EmptyChain`]) |
+/// | rustls `PeerIncompatible`, `PeerMisbehaved`, `InappropriateMessage`/`InappropriateHandshakeMessage`, `InvalidMessage`/`PeerSentOversizedRecord`, `DecryptError`, `InvalidEncryptedClientHello`, `NoApplicationProtocol`, `UnsupportedNameType`, any other | `validation-failure` | `tls-peer-incompatible`, `tls-peer-misbehaved`, `tls-unexpected-message`, `tls-invalid-message`, `tls-decrypt-error`, `tls-invalid-ech`, `tls-no-application-protocol`, `tls-unsupported-name-type`, `tls-error` | §4.3.3 |
 /// | `LookupError` Bogus, ServFail, Timeout, Rcode, Indeterminate, Other | `dnssec-invalid` | `dns-bogus`, `dns-servfail`, `dns-timeout`, `dns-rcode`, `dns-indeterminate`, `dns-error` | §4.3.2.1: no valid records came from the resolver |
 /// | `LookupError` NoSuchDomain, InvalidName, Config | `validation-failure` | `dns-nxdomain`, `dns-invalid-name`, `dns-config` | §4.3.3: not a DNSSEC failure of the published data |
 ///
@@ -326,6 +345,149 @@ mod resolver {
                 )),
                 DaneStatus::Required { .. } | DaneStatus::Opportunistic => None,
             }
+        }
+    }
+}
+
+#[cfg(feature = "rustls")]
+mod tls {
+    use rustls::{CertificateError, Error as TlsError};
+
+    use super::{Failure, PolicyDetails, SessionOutcome, TlsRptResult};
+    use crate::error::Error;
+
+    impl Failure {
+        /// The failure a failed rustls handshake means (see the table at
+        /// [`SessionOutcome`]).
+        ///
+        /// - A refusal by this crate's [`DaneVerifier`](crate::DaneVerifier) (a
+        ///   [`CertificateError::Other`] holding an [`Error`]) maps exactly as
+        ///   [`Failure::from_error`] does.
+        /// - Other certificate errors (from a fallback verifier, such as rustls' WebPKI
+        ///   verifier after [`NoUsableRecords::FallBack`](crate::NoUsableRecords::FallBack))
+        ///   map to the RFC 8460 §4.3.1 type they name: expired or not yet valid →
+        ///   `certificate-expired`; not valid for the name → `certificate-host-mismatch`;
+        ///   unknown issuer, bad signature, revoked, unhandled critical extension, wrong
+        ///   purpose… → `certificate-not-trusted`.
+        /// - A TLS alert received from the server → [`Failure::tls_alert`]: every alert, the
+        ///   certificate alerts included. A client receives alerts about what *it* sent (its
+        ///   ClientHello, its client certificate): none of them says the server's
+        ///   certificate failed validation, so none of the certificate types applies, and
+        ///   RFC 8460 §4.3.3 asks for `validation-failure` with the TLS error in
+        ///   `failure-reason-code`.
+        /// - Every other handshake error → `validation-failure` (RFC 8460 §4.3.3) with a
+        ///   `tls-…` reason code naming the rustls error.
+        ///
+        /// A match over the rustls error kinds this crate knows; rustls' enums are
+        /// non-exhaustive, so kinds it adds later map to `validation-failure` with reason
+        /// `tls-error` or `certificate-error`.
+        pub fn from_rustls_error(error: &TlsError) -> Self {
+            let (result, code): (TlsRptResult, &str) = match error {
+                TlsError::InvalidCertificate(e) => return Self::from_certificate_error(e),
+                TlsError::AlertReceived(alert) => return Self::tls_alert(u8::from(*alert)),
+                TlsError::NoCertificatesPresented => {
+                    return Self::from_error(&Error::EmptyChain);
+                }
+                TlsError::PeerIncompatible(_) => {
+                    (TlsRptResult::ValidationFailure, "tls-peer-incompatible")
+                }
+                TlsError::PeerMisbehaved(_) => {
+                    (TlsRptResult::ValidationFailure, "tls-peer-misbehaved")
+                }
+                TlsError::InappropriateMessage { .. }
+                | TlsError::InappropriateHandshakeMessage { .. } => {
+                    (TlsRptResult::ValidationFailure, "tls-unexpected-message")
+                }
+                TlsError::InvalidMessage(_) | TlsError::PeerSentOversizedRecord => {
+                    (TlsRptResult::ValidationFailure, "tls-invalid-message")
+                }
+                TlsError::DecryptError => (TlsRptResult::ValidationFailure, "tls-decrypt-error"),
+                TlsError::InvalidEncryptedClientHello(_) => {
+                    (TlsRptResult::ValidationFailure, "tls-invalid-ech")
+                }
+                TlsError::NoApplicationProtocol => (
+                    TlsRptResult::ValidationFailure,
+                    "tls-no-application-protocol",
+                ),
+                TlsError::UnsupportedNameType => {
+                    (TlsRptResult::ValidationFailure, "tls-unsupported-name-type")
+                }
+                _ => (TlsRptResult::ValidationFailure, "tls-error"),
+            };
+            Self::new(result, code)
+        }
+
+        /// The failure a refused certificate means (see
+        /// [`from_rustls_error`](Self::from_rustls_error)).
+        pub fn from_certificate_error(error: &CertificateError) -> Self {
+            use TlsRptResult::{
+                CertificateExpired, CertificateHostMismatch, CertificateNotTrusted,
+                ValidationFailure,
+            };
+            let (result, code) = match error {
+                CertificateError::Other(other) => {
+                    if let Some(e) = other.0.downcast_ref::<Error>() {
+                        return Self::from_error(e);
+                    }
+                    (ValidationFailure, "certificate-error")
+                }
+                CertificateError::BadEncoding => (ValidationFailure, "malformed-certificate"),
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    (CertificateExpired, "expired")
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    (CertificateExpired, "not-yet-valid")
+                }
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => {
+                    (CertificateHostMismatch, "name-mismatch")
+                }
+                CertificateError::UnknownIssuer => (CertificateNotTrusted, "unknown-issuer"),
+                CertificateError::BadSignature => (CertificateNotTrusted, "bad-signature"),
+                CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+                | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+                    (CertificateNotTrusted, "unsupported-signature-algorithm")
+                }
+                CertificateError::Revoked => (CertificateNotTrusted, "revoked"),
+                CertificateError::UnknownRevocationStatus
+                | CertificateError::ExpiredRevocationList
+                | CertificateError::ExpiredRevocationListContext { .. }
+                | CertificateError::InvalidOcspResponse => {
+                    (CertificateNotTrusted, "revocation-status")
+                }
+                CertificateError::UnhandledCriticalExtension => {
+                    (CertificateNotTrusted, "unhandled-critical-extension")
+                }
+                CertificateError::InvalidPurpose
+                | CertificateError::InvalidPurposeContext { .. } => {
+                    (CertificateNotTrusted, "invalid-purpose")
+                }
+                CertificateError::ApplicationVerificationFailure => {
+                    (ValidationFailure, "application-verification-failure")
+                }
+                _ => (ValidationFailure, "certificate-error"),
+            };
+            Self::new(result, code)
+        }
+
+        /// The failure of a handshake that failed with this I/O error: the rustls error it
+        /// carries (as tokio-rustls and rustls' `Stream` wrap it) through
+        /// [`from_rustls_error`](Self::from_rustls_error); `None` for an I/O error without
+        /// one (a reset or a timeout is a transient failure, RFC 8460 §4.3.4, or a
+        /// connection failure the MTA maps itself).
+        pub fn from_tls_io_error(error: &std::io::Error) -> Option<Self> {
+            let inner = error.get_ref()?;
+            inner
+                .downcast_ref::<TlsError>()
+                .map(Self::from_rustls_error)
+        }
+    }
+
+    impl SessionOutcome {
+        /// A session under `policy` whose handshake failed with `error`
+        /// ([`Failure::from_rustls_error`]).
+        pub fn from_rustls_error(policy: PolicyDetails, error: &TlsError) -> Self {
+            Self::failed(policy, Failure::from_rustls_error(error))
         }
     }
 }

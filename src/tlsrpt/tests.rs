@@ -437,12 +437,27 @@ fn dane_policies() {
     ]);
     let p = PolicyDetails::tlsa(&ReferenceName::new("MX.Example.NET.").unwrap(), &records);
     assert_eq!(p.policy_type, PolicyType::Tlsa);
+    // Canonical (RDATA) order, whatever order the resolver gave.
     assert_eq!(
         p.policy_string,
         [
+            "2 0 2 00",
             "3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6",
-            "2 0 2 00"
         ]
+    );
+    let reversed = TlsaSet::new(records.records().iter().rev().cloned());
+    let base = ReferenceName::new("mx.example.net").unwrap();
+    assert_eq!(
+        PolicyDetails::tlsa(&base, &reversed),
+        PolicyDetails::tlsa(&base, &records)
+    );
+    // Records that differ only in their data sort by it; a duplicate is dropped.
+    let dup = TlsaSet::new(
+        ["3 1 1 02", "3 1 1 01", "3 1 1 02", "3 0 1 ff"].map(|r| r.parse::<Tlsa>().unwrap()),
+    );
+    assert_eq!(
+        PolicyDetails::tlsa(&base, &dup).policy_string,
+        ["3 0 1 ff", "3 1 1 01", "3 1 1 02"]
     );
     assert_eq!(
         p.policy_domain,
@@ -825,5 +840,700 @@ mod aggregator {
         fn next_for_test(self) -> Self {
             Self::containing(DateTime::from_unix(self.end().unix() + 1))
         }
+    }
+}
+
+mod delivery {
+    use std::io::Read;
+
+    use flate2::read::GzDecoder;
+    use mail_parser::{MessageParser, MimeHeaders};
+
+    use super::*;
+
+    const SUBMITTER: &str = "mail.sender.example.com";
+
+    /// The RFC 8460 §5.1 example's period and names.
+    fn report(report_id: &str) -> Report {
+        Report {
+            organization_name: "Example Sender".into(),
+            date_range: DateRange {
+                start_datetime: DateTime::from_unix(1_470_013_207),
+                end_datetime: DateTime::from_unix(1_470_186_007),
+            },
+            contact_info: format!("mailto:tlsrpt@{SUBMITTER}"),
+            report_id: report_id.into(),
+            policies: vec![PolicyReport {
+                policy: PolicyDetails::no_policy_found("example.net"),
+                summary: Summary {
+                    total_successful_session_count: 3,
+                    total_failure_session_count: 1,
+                },
+                failure_details: vec![FailureDetails {
+                    failure: Failure::starttls_not_supported()
+                        .with_receiving_mx_hostname("mx.example.net")
+                        .with_receiving_ip(ip("192.0.2.25")),
+                    failed_session_count: 1,
+                }],
+            }],
+        }
+    }
+
+    fn field(e: DeliveryError) -> &'static str {
+        match e {
+            DeliveryError::InvalidField { field, .. } => field,
+            DeliveryError::NoPolicy => "no-policy",
+            DeliveryError::MixedPolicyDomains(..) => "mixed",
+            DeliveryError::SubmitterMismatch { .. } => "submitter-mismatch",
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn file_name_is_the_rfc8460_example() {
+        let r = report("r1");
+        assert_eq!(
+            r.file_name(SUBMITTER, Some("001"), true).unwrap(),
+            "mail.sender.example.com!example.net!1470013207!1470186007!001.json.gz"
+        );
+        assert_eq!(
+            r.file_name(SUBMITTER, None, false).unwrap(),
+            "mail.sender.example.com!example.net!1470013207!1470186007.json"
+        );
+        assert_eq!(
+            r.file_name(SUBMITTER, None, true).unwrap(),
+            "mail.sender.example.com!example.net!1470013207!1470186007.json.gz"
+        );
+    }
+
+    #[test]
+    fn file_name_refusals_one_row_per_case() {
+        let mixed = {
+            let mut r = report("r1");
+            let mut other = r.policies[0].clone();
+            other.policy.policy_domain = "example.org".into();
+            r.policies.push(other);
+            r
+        };
+        let empty = Report {
+            policies: Vec::new(),
+            ..report("r1")
+        };
+        let before_1970 = {
+            let mut r = report("r1");
+            r.date_range.start_datetime = DateTime::from_unix(-1);
+            r
+        };
+        let bad_domain = {
+            let mut r = report("r1");
+            r.policies[0].policy.policy_domain = "example.net\r\nBcc: x@y".into();
+            r
+        };
+        let other_contact = Report {
+            contact_info: "mailto:tlsrpt@elsewhere.example".into(),
+            ..report("r1")
+        };
+        let r = report("r1");
+        let rows: [(&Report, &str, Option<&str>, &str); 10] = [
+            (&r, SUBMITTER, Some("0-1"), "unique-id"),
+            (&r, SUBMITTER, Some(""), "unique-id"),
+            (&r, "mail sender", None, "submitter"),
+            (&r, "a!b.example", None, "submitter"),
+            (&r, "", None, "submitter"),
+            (&other_contact, SUBMITTER, None, "submitter-mismatch"),
+            (&mixed, SUBMITTER, None, "mixed"),
+            (&empty, SUBMITTER, None, "no-policy"),
+            (&before_1970, SUBMITTER, None, "date-range"),
+            (&bad_domain, SUBMITTER, None, "policy-domain"),
+        ];
+        for (report, submitter, unique, want) in rows {
+            let got = report.file_name(submitter, unique, true).unwrap_err();
+            assert_eq!(field(got), want, "{submitter:?} {unique:?}");
+        }
+        // Same policy domain twice (two policies for one domain) is one domain.
+        let mut two = report("r1");
+        let mut second = two.policies[0].clone();
+        second.policy = PolicyDetails::tlsa_unknown("EXAMPLE.NET");
+        two.policies.push(second);
+        assert_eq!(two.policy_domain().unwrap(), "example.net");
+        // A contact that is no address does not constrain the submitter.
+        let web = Report {
+            contact_info: "https://sender.example/tls".into(),
+            ..report("r1")
+        };
+        assert!(web.file_name("other.example", None, true).is_ok());
+        // The submitter is compared without case and final dot.
+        assert!(r.file_name("Mail.Sender.Example.COM.", None, true).is_ok());
+    }
+
+    #[test]
+    fn subject_report_id_is_a_msg_id() {
+        // Already a msg-id (the RFC 8460 §5.3 example): kept.
+        assert_eq!(
+            report("735ff.e317+bf22029@example.net")
+                .subject(SUBMITTER)
+                .unwrap(),
+            "Report Domain: example.net Submitter: mail.sender.example.com \
+             Report-ID: <735ff.e317+bf22029@example.net>"
+        );
+        let rows = [
+            // The aggregator's ids.
+            (
+                "2016-04-01T00:00:00Z_mx1.example.net",
+                "<2016-04-01T00=3A00=3A00Z_mx1.example.net@mail.sender.example.com>",
+            ),
+            (
+                "5065427c-23d3-47ca-b6e0-946ea0e8c4be",
+                "<5065427c-23d3-47ca-b6e0-946ea0e8c4be@mail.sender.example.com>",
+            ),
+            // `=` is escaped too, so escapes cannot collide with ids.
+            ("a=3A", "<a=3D3A@mail.sender.example.com>"),
+            ("a:", "<a=3A@mail.sender.example.com>"),
+            // Dots only between atoms.
+            (".a..b.", "<=2Ea=2E=2Eb=2E@mail.sender.example.com>"),
+            ("a b@c", "<a=20b=40c@mail.sender.example.com>"),
+            ("x@", "<x=40@mail.sender.example.com>"),
+            ("ü", "<=C3=BC@mail.sender.example.com>"),
+            ("", "<report@mail.sender.example.com>"),
+        ];
+        for (id, want) in rows {
+            assert_eq!(
+                report(id).subject_report_id(SUBMITTER).unwrap(),
+                want,
+                "{id:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn gzip_decompresses_to_the_json() {
+        let r = report("r1");
+        let gz = r.to_gzip().unwrap();
+        assert_eq!(gz[..2], [0x1f, 0x8b]);
+        let mut json = String::new();
+        GzDecoder::new(&gz[..]).read_to_string(&mut json).unwrap();
+        assert_eq!(json, r.to_json().unwrap());
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn mailto_addresses_of_rua_uris() {
+        let rows = [
+            ("mailto:tlsrpt@example.net", Some("tlsrpt@example.net")),
+            ("MAILTO:tlsrpt@example.net", Some("tlsrpt@example.net")),
+            (
+                "mailto:tls%2Brpt@example.net?subject=x",
+                Some("tls+rpt@example.net"),
+            ),
+            ("mailto:a@example.net,b@example.net", None),
+            ("mailto:", None),
+            ("mailto:%zz@example.net", None),
+        ];
+        for (uri, want) in rows {
+            let got = ReportUri::Mailto(uri.into()).mailto_address();
+            assert_eq!(got.as_deref(), want, "{uri}");
+        }
+        assert_eq!(
+            ReportUri::Https("https://example.net/r".into()).mailto_address(),
+            None
+        );
+    }
+
+    #[test]
+    fn message_is_rfc8460_multipart_report() {
+        let r = report("2016-08-01T00:00:00Z_example.net");
+        let message = ReportMessage::new(
+            &r,
+            "tlsrpt@mail.sender.example.com",
+            "tlsrpt@example.net",
+            SUBMITTER,
+        )
+        .with_date(DateTime::from_unix(1_470_200_000))
+        .with_unique_id("001");
+        let bytes = message.to_bytes().unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        // CRLF only; lines within RFC 5322's 998, and within its recommended 78 but for
+        // the quoted file name, which cannot be folded (the base64 at 76).
+        for (i, line) in text.split("\r\n").enumerate() {
+            assert!(
+                !line.contains('\n') && !line.contains('\r'),
+                "bare line end at line {i}"
+            );
+            assert!(
+                line.len() <= 78 || (line.len() <= 998 && line.contains(".json.gz")),
+                "line {i} has {} octets: {line}",
+                line.len()
+            );
+        }
+        assert!(text.ends_with("\r\n"));
+
+        let parsed = MessageParser::new().parse(&bytes).unwrap();
+        assert_eq!(
+            parsed.subject().unwrap(),
+            "Report Domain: example.net Submitter: mail.sender.example.com \
+             Report-ID: <2016-08-01T00=3A00=3A00Z_example.net@mail.sender.example.com>"
+        );
+        let header = |name: &'static str| parsed.header_raw(name).map(str::trim);
+        assert_eq!(header("TLS-Report-Domain"), Some("example.net"));
+        assert_eq!(header("TLS-Report-Submitter"), Some(SUBMITTER));
+        assert_eq!(header("TLS-Required"), Some("No"));
+        assert_eq!(header("Auto-Submitted"), Some("auto-generated"));
+        assert_eq!(header("MIME-Version"), Some("1.0"));
+        assert_eq!(
+            parsed.message_id(),
+            Some("2016-08-01T00=3A00=3A00Z_example.net@mail.sender.example.com")
+        );
+        assert_eq!(parsed.date().unwrap().to_timestamp(), 1_470_200_000);
+        let from = parsed.from().unwrap().first().unwrap();
+        assert_eq!(from.address(), Some("tlsrpt@mail.sender.example.com"));
+        let to = parsed.to().unwrap().first().unwrap();
+        assert_eq!(to.address(), Some("tlsrpt@example.net"));
+
+        let ct = parsed.content_type().unwrap();
+        assert_eq!(ct.ctype(), "multipart");
+        assert_eq!(ct.subtype(), Some("report"));
+        assert_eq!(ct.attribute("report-type"), Some("tlsrpt"));
+
+        let human = parsed.body_text(0).unwrap().replace("\r\n", "\n");
+        assert!(
+            human.contains("Submitter: Example Sender (mail.sender.example.com)\n"),
+            "{human}"
+        );
+        assert!(
+            human.contains(
+                "  1 x starttls-not-supported (starttls-not-offered)\n      at mx.example.net [192.0.2.25]\n"
+            ),
+            "{human}"
+        );
+        assert!(text.contains(
+            "\r\nSubject: Report Domain: example.net Submitter: mail.sender.example.com\r\n "
+        ));
+
+        assert_eq!(parsed.attachment_count(), 1);
+        let attachment = parsed.attachment(0).unwrap();
+        assert_eq!(
+            attachment.attachment_name(),
+            Some("mail.sender.example.com!example.net!1470013207!1470186007!001.json.gz")
+        );
+        let act = attachment.content_type().unwrap();
+        assert_eq!(
+            (act.ctype(), act.subtype()),
+            ("application", Some("tlsrpt+gzip"))
+        );
+        assert_eq!(attachment.content_transfer_encoding(), Some("base64"));
+        let mut json = String::new();
+        GzDecoder::new(attachment.contents())
+            .read_to_string(&mut json)
+            .unwrap();
+        assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), r);
+
+        // Opting out of TLS-Required.
+        let bytes = ReportMessage::new(
+            &r,
+            "tlsrpt@mail.sender.example.com",
+            "tlsrpt@example.net",
+            SUBMITTER,
+        )
+        .without_tls_required_no()
+        .to_bytes()
+        .unwrap();
+        let parsed = MessageParser::new().parse(&bytes).unwrap();
+        assert_eq!(parsed.header_raw("TLS-Required"), None);
+    }
+
+    #[test]
+    fn message_refuses_what_would_break_its_header() {
+        let r = report("r1");
+        let rows = [
+            (
+                "tlsrpt@mail.sender.example.com\r\nBcc: x@y",
+                "tlsrpt@example.net",
+                SUBMITTER,
+                "from",
+            ),
+            (
+                "tlsrpt@mail.sender.example.com",
+                "no-at-sign",
+                SUBMITTER,
+                "to",
+            ),
+            (
+                "tlsrpt@mail.sender.example.com",
+                "<a@example.net>",
+                SUBMITTER,
+                "to",
+            ),
+            (
+                "tlsrpt@mail.sender.example.com",
+                "tlsrpt@example.net",
+                "sender.example\r\nX: y",
+                "submitter",
+            ),
+            (
+                "tlsrpt@mail.sender.example.com",
+                "tlsrpt@example.net",
+                "sender.example",
+                "submitter-mismatch",
+            ),
+        ];
+        for (from, to, submitter, want) in rows {
+            let e = ReportMessage::new(&r, from, to, submitter)
+                .to_bytes()
+                .unwrap_err();
+            assert_eq!(field(e), want, "{from:?} {to:?} {submitter:?}");
+        }
+    }
+}
+
+#[cfg(feature = "rustls")]
+mod with_rustls {
+    use std::sync::Arc;
+
+    use rustls::pki_types::{ServerName, UnixTime};
+    use rustls::{
+        AlertDescription, CertificateError, ClientConnection, Error as TlsError, OtherError,
+        PeerIncompatible, PeerMisbehaved, ServerConnection,
+    };
+
+    use super::*;
+    use crate::error::TlsRptResult::*;
+
+    fn dane(e: Error) -> TlsError {
+        TlsError::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(e))))
+    }
+
+    #[test]
+    fn rustls_errors_one_row_per_case() {
+        let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_700_000_000));
+        let table: Vec<(TlsError, TlsRptResult, &str)> = vec![
+            // The DaneVerifier's refusals: exactly as Failure::from_error.
+            (dane(Error::NoMatch), CertificateNotTrusted, "no-match"),
+            (
+                dane(Error::NoUsableRecords),
+                TlsaInvalid,
+                "no-usable-records",
+            ),
+            (
+                dane(Error::Expired { depth: Some(0) }),
+                CertificateExpired,
+                "expired",
+            ),
+            (
+                dane(Error::NameMismatch {
+                    names: "mx.example.net".into(),
+                }),
+                CertificateHostMismatch,
+                "name-mismatch",
+            ),
+            (dane(Error::EmptyChain), ValidationFailure, "empty-chain"),
+            (
+                dane(Error::Unsupported("x".into())),
+                ValidationFailure,
+                "unsupported",
+            ),
+            // Another verifier's certificate errors.
+            (
+                TlsError::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(
+                    std::io::Error::other("not ours"),
+                )))),
+                ValidationFailure,
+                "certificate-error",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::BadEncoding),
+                ValidationFailure,
+                "malformed-certificate",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::Expired),
+                CertificateExpired,
+                "expired",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::ExpiredContext {
+                    time: now,
+                    not_after: now,
+                }),
+                CertificateExpired,
+                "expired",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::NotValidYet),
+                CertificateExpired,
+                "not-yet-valid",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::NotValidYetContext {
+                    time: now,
+                    not_before: now,
+                }),
+                CertificateExpired,
+                "not-yet-valid",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::NotValidForName),
+                CertificateHostMismatch,
+                "name-mismatch",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::NotValidForNameContext {
+                    expected: ServerName::try_from("mx.example.net").unwrap(),
+                    presented: vec!["other.example".into()],
+                }),
+                CertificateHostMismatch,
+                "name-mismatch",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::UnknownIssuer),
+                CertificateNotTrusted,
+                "unknown-issuer",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::BadSignature),
+                CertificateNotTrusted,
+                "bad-signature",
+            ),
+            (
+                TlsError::InvalidCertificate(
+                    CertificateError::UnsupportedSignatureAlgorithmContext {
+                        signature_algorithm_id: vec![],
+                        supported_algorithms: vec![],
+                    },
+                ),
+                CertificateNotTrusted,
+                "unsupported-signature-algorithm",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::Revoked),
+                CertificateNotTrusted,
+                "revoked",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::UnknownRevocationStatus),
+                CertificateNotTrusted,
+                "revocation-status",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::ExpiredRevocationList),
+                CertificateNotTrusted,
+                "revocation-status",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::InvalidOcspResponse),
+                CertificateNotTrusted,
+                "revocation-status",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::UnhandledCriticalExtension),
+                CertificateNotTrusted,
+                "unhandled-critical-extension",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::InvalidPurpose),
+                CertificateNotTrusted,
+                "invalid-purpose",
+            ),
+            (
+                TlsError::InvalidCertificate(CertificateError::ApplicationVerificationFailure),
+                ValidationFailure,
+                "application-verification-failure",
+            ),
+            // Alerts from the server: all validation-failure with the alert's number, the
+            // certificate alerts included (they are about the client's certificate).
+            (
+                TlsError::AlertReceived(AlertDescription::HandshakeFailure),
+                ValidationFailure,
+                "tls-alert-40",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::BadCertificate),
+                ValidationFailure,
+                "tls-alert-42",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::CertificateExpired),
+                ValidationFailure,
+                "tls-alert-45",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::UnknownCA),
+                ValidationFailure,
+                "tls-alert-48",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::ProtocolVersion),
+                ValidationFailure,
+                "tls-alert-70",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::InternalError),
+                ValidationFailure,
+                "tls-alert-80",
+            ),
+            (
+                TlsError::AlertReceived(AlertDescription::Unknown(200)),
+                ValidationFailure,
+                "tls-alert-200",
+            ),
+            // The rest of the handshake.
+            (
+                TlsError::NoCertificatesPresented,
+                ValidationFailure,
+                "empty-chain",
+            ),
+            (
+                TlsError::PeerIncompatible(PeerIncompatible::NoCipherSuitesInCommon),
+                ValidationFailure,
+                "tls-peer-incompatible",
+            ),
+            (
+                TlsError::PeerMisbehaved(PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme),
+                ValidationFailure,
+                "tls-peer-misbehaved",
+            ),
+            (
+                TlsError::InappropriateMessage {
+                    expect_types: vec![],
+                    got_type: rustls::ContentType::Alert,
+                },
+                ValidationFailure,
+                "tls-unexpected-message",
+            ),
+            (
+                TlsError::InappropriateHandshakeMessage {
+                    expect_types: vec![],
+                    got_type: rustls::HandshakeType::Finished,
+                },
+                ValidationFailure,
+                "tls-unexpected-message",
+            ),
+            (
+                TlsError::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+                ValidationFailure,
+                "tls-invalid-message",
+            ),
+            (
+                TlsError::PeerSentOversizedRecord,
+                ValidationFailure,
+                "tls-invalid-message",
+            ),
+            (
+                TlsError::DecryptError,
+                ValidationFailure,
+                "tls-decrypt-error",
+            ),
+            (
+                TlsError::NoApplicationProtocol,
+                ValidationFailure,
+                "tls-no-application-protocol",
+            ),
+            (
+                TlsError::UnsupportedNameType,
+                ValidationFailure,
+                "tls-unsupported-name-type",
+            ),
+            (
+                TlsError::General("x".into()),
+                ValidationFailure,
+                "tls-error",
+            ),
+            (
+                TlsError::HandshakeNotComplete,
+                ValidationFailure,
+                "tls-error",
+            ),
+        ];
+        for (error, result, code) in table {
+            let f = Failure::from_rustls_error(&error);
+            assert_eq!(f, Failure::new(result, code), "{error:?}");
+            let policy = PolicyDetails::no_policy_found("mx.example.net");
+            assert_eq!(
+                SessionOutcome::from_rustls_error(policy.clone(), &error),
+                SessionOutcome::failed(policy, f.clone())
+            );
+            // The same through the io::Error tokio-rustls returns.
+            let io = std::io::Error::new(std::io::ErrorKind::InvalidData, error);
+            assert_eq!(Failure::from_tls_io_error(&io), Some(f));
+        }
+        // The DaneVerifier's errors map exactly as the Error table does.
+        for e in [
+            Error::NoMatch,
+            Error::NoPkixRoots,
+            Error::NotYetValid { depth: None },
+        ] {
+            assert_eq!(
+                Failure::from_rustls_error(&dane(e.clone())),
+                Failure::from_error(&e)
+            );
+        }
+        // An I/O error without a TLS error is not mapped.
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(Failure::from_tls_io_error(&reset), None);
+    }
+
+    /// A real (in-memory) handshake: the DaneVerifier refuses the server, and the error
+    /// rustls returns maps back to the DANE error.
+    #[test]
+    fn a_refused_handshake_maps_back_to_the_dane_error() {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["mx.example.net".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let other_key = rcgen::KeyPair::generate().unwrap();
+        let other = rcgen::CertificateParams::new(vec!["mx.example.net".to_owned()])
+            .unwrap()
+            .self_signed(&other_key)
+            .unwrap();
+        let record = Tlsa::from_certificate(
+            other.der(),
+            crate::CertUsage::DaneEe,
+            crate::Selector::Spki,
+            crate::Matching::Sha256,
+        )
+        .unwrap();
+        let base = ReferenceName::new("mx.example.net").unwrap();
+        let verifier = crate::DaneVerifier::new(
+            TlsaSet::new([record]),
+            crate::Policy::smtp(base),
+            provider.clone(),
+        );
+        let client_config = Arc::new(verifier.client_config().unwrap());
+        let server_config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![cert.der().clone()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+                )
+                .unwrap(),
+        );
+        let mut client = ClientConnection::new(
+            client_config,
+            ServerName::try_from("mx.example.net").unwrap(),
+        )
+        .unwrap();
+        let mut server = ServerConnection::new(server_config).unwrap();
+        let error = loop {
+            let mut buf = Vec::new();
+            client.write_tls(&mut buf).unwrap();
+            server.read_tls(&mut &buf[..]).unwrap();
+            server.process_new_packets().unwrap();
+            let mut buf = Vec::new();
+            server.write_tls(&mut buf).unwrap();
+            client.read_tls(&mut &buf[..]).unwrap();
+            if let Err(e) = client.process_new_packets() {
+                break e;
+            }
+            assert!(client.is_handshaking(), "the handshake must fail");
+        };
+        assert_eq!(
+            Failure::from_rustls_error(&error),
+            Failure::from_error(&Error::NoMatch)
+        );
     }
 }
