@@ -1,16 +1,11 @@
 //! Runs the DNS commands of `danecheck` (`tlsa`, `smtp`, `https` without `--tlsa`; the
-//! example binary, found as in `tests/danecheck.rs`, built with `--features resolver`):
+//! binary of feature `cli`):
 //! - against the in-process signed DNS server of `tests/common/dns.rs`, validated locally
 //!   from its DNSKEY and DS trust anchors, with loopback SMTP and TLS servers
 //!   (`tests/common/smtp.rs`) presenting certificates generated at test time;
 //! - against the NSD + Unbound lab (`tests/lab/`) when `LAB_RESOLVER` is set, in both trust
 //!   modes.
-//!
-//! The binary must have the `resolver` feature: `cargo build --features resolver --example
-//! danecheck` (plain `cargo test --all-features` builds it so). One built without it (by a
-//! `cargo build --example danecheck` since) makes these tests return early with a loud
-//! message on a developer machine, and fail with `CI=true`.
-#![cfg(all(feature = "resolver", feature = "rustls"))]
+#![cfg(feature = "cli")]
 
 mod common;
 use common::cli::{Run, TempDir, rec};
@@ -27,45 +22,15 @@ use dane::pki_types::pem::PemObject;
 use hickory_proto::rr::RecordType;
 use serde_json::Value;
 
-const BUILD: &str = "run `cargo build --features resolver --example danecheck` (or \
-                     `cargo test --all-features`, which builds examples; \
-                     `cargo test --test danecheck_dns` does not)";
-
 // ------------------------------------------------------------------------------ harness
 
-/// Runs the example binary (see [`common::example::danecheck`]): a missing or stale one
-/// fails with a message saying how to build it rather than testing old code.
+/// Runs the `danecheck` binary.
 fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
-    common::cli::run(BUILD, args)
+    common::cli::run(args)
 }
 
 fn ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// Whether the binary has the DNS commands. Without them: a loud skip, or with `CI=true`
-/// (where `cargo test --all-features` builds it with every feature) a failure.
-fn has_resolver() -> bool {
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| {
-        let run = danecheck(&["tlsa", "--help"]);
-        if run.code == 0 && run.stdout.contains("danecheck tlsa") {
-            return true;
-        }
-        assert!(
-            run.code == 2 && run.stderr.contains("needs --features resolver"),
-            "unexpected answer to `danecheck tlsa --help`: {run:?}"
-        );
-        assert!(
-            !ci(),
-            "CI=true but the danecheck example was built without the resolver feature: {BUILD}"
-        );
-        eprintln!(
-            "\n*** danecheck_dns: the danecheck example was built without --features resolver; \
-             SKIPPING. To run these tests: {BUILD} ***\n"
-        );
-        false
-    })
 }
 
 impl Run {
@@ -282,9 +247,6 @@ fn local(f: &Fixture, command: &str, anchor: &str, args: &[&str]) -> Run {
 
 #[test]
 fn tlsa_with_dnskey_and_ds_anchors() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("tlsa");
     let r311 = leaf_311(f);
@@ -413,9 +375,6 @@ const FOREIGN_DNSKEY: &str = "dane.test. 300 IN DNSKEY 257 3 13 \
 
 #[test]
 fn tlsa_with_a_foreign_anchor_is_bogus() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("foreign");
     let anchor = dir.write("other.dnskey", FOREIGN_DNSKEY);
@@ -430,9 +389,6 @@ fn tlsa_with_a_foreign_anchor_is_bogus() {
 /// which never sets AD) would make every answer look insecure: `--trust-ad` refuses it.
 #[test]
 fn trust_ad_refuses_a_resolver_that_does_not_validate() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let server = f.dns.addr.to_string();
     let run = danecheck(&[
@@ -456,9 +412,6 @@ fn trust_ad_refuses_a_resolver_that_does_not_validate() {
 
 #[test]
 fn smtp_verifies_a_dane_mx() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("smtp");
     let port = f.good.addr.port().to_string();
@@ -505,9 +458,6 @@ fn smtp_verifies_a_dane_mx() {
 
 #[test]
 fn smtp_refuses_an_impostor() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("impostor");
     let [_, (_, ds)] = anchors(f, &dir);
@@ -543,9 +493,6 @@ fn smtp_refuses_an_impostor() {
 
 #[test]
 fn smtp_unusable_opportunistic_and_unauthenticated() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("smtp-other");
     let [(_, dnskey), _] = anchors(f, &dir);
@@ -628,9 +575,6 @@ fn smtp_unusable_opportunistic_and_unauthenticated() {
 
 #[test]
 fn smtp_exit_status_over_several_mx_hosts() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("smtp-mixed");
     let [_, (_, ds)] = anchors(f, &dir);
@@ -688,9 +632,6 @@ fn smtp_exit_status_over_several_mx_hosts() {
 
 #[test]
 fn https_looks_the_records_up() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("https");
     let [_, (_, ds)] = anchors(f, &dir);
@@ -747,9 +688,6 @@ fn https_looks_the_records_up() {
 
 #[test]
 fn dns_commands_document_their_exit_statuses() {
-    if !has_resolver() {
-        return;
-    }
     for command in ["tlsa", "smtp"] {
         let run = danecheck(&[command, "--help"]);
         assert_eq!(run.code, 0, "{run:?}");
@@ -769,9 +707,6 @@ fn dns_commands_document_their_exit_statuses() {
 
 #[test]
 fn dns_input_errors_exit_2() {
-    if !has_resolver() {
-        return;
-    }
     let dir = TempDir::new("input");
     let garbage = dir.write("garbage", "this is not a trust anchor\n");
     let empty = dir.write("empty", "; nothing\n\n");
@@ -990,9 +925,6 @@ fn json_records(j: &Value) -> Vec<String> {
 
 #[test]
 fn lab_tlsa_in_both_trust_modes() {
-    if !has_resolver() {
-        return;
-    }
     let Some(lab) = lab() else {
         return;
     };
