@@ -17,8 +17,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use dane::pki_types::CertificateDer;
 use dane::pki_types::pem::PemObject;
+use dane::pki_types::{CertificateDer, PrivateKeyDer};
 use hickory_proto::rr::RecordType;
 use serde_json::Value;
 
@@ -173,6 +173,8 @@ fn fixture() -> &'static Fixture {
         add("secure", "www", RecordType::A, "127.0.0.1");
         let owner = format!("_{}._tcp.www", https.port());
         add("secure", &owner, RecordType::TLSA, &r311);
+        // What production uses, for `https --connect` to the test server.
+        add("secure", "_443._tcp.www", RecordType::TLSA, &r311);
         // rsa.dane.test (algorithm 8).
         add("rsa", "mx", RecordType::A, "127.0.0.1");
         add("rsa", "_25._tcp.mx", RecordType::TLSA, &r311);
@@ -684,6 +686,231 @@ fn https_looks_the_records_up() {
     assert_eq!(j["error"], "bogus", "{run:?}");
 }
 
+// ------------------------------------------------------------- --connect and --verbose
+
+/// `smtp --connect`: the lookups and names of production (`_25._tcp.<mx>`), the connection
+/// to the test instance.
+#[test]
+fn smtp_connect_uses_production_names() {
+    let f = fixture();
+    let dir = TempDir::new("smtp-connect-to");
+    let [(_, dnskey), (_, ds)] = anchors(f, &dir);
+    let good = f.good.addr.to_string();
+    let impostor = f.impostor.addr.to_string();
+    let port = f.good.addr.port();
+    for anchor in [&dnskey, &ds] {
+        let run = local(
+            f,
+            "smtp",
+            anchor,
+            &["--connect", &good, "--timeout", "5", "secure.dane.test"],
+        );
+        // The records are those of _25._tcp.mx (3 1 1 and 3 1 2, so SHA2-512 by digest
+        // agility), not those of _<port>._tcp.mx (3 1 1 only).
+        run.assert_line(
+            0,
+            &format!(
+                "mx.secure.dane.test[127.0.0.1]:{port}: Verified TLS connection \
+                 (DANE-EE(3) SPKI(1) SHA2-512(2) at depth 0)"
+            ),
+        );
+        let run = local(
+            f,
+            "smtp",
+            anchor,
+            &["--json", "--connect", &good, "secure.dane.test"],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let j = run.json();
+        assert_eq!(j["host"], "mx.secure.dane.test", "{run:?}");
+        assert_eq!(j["address"], "127.0.0.1", "{run:?}");
+        assert_eq!(j["status"], "dane", "{run:?}");
+        assert_eq!(j["verified"], true, "{run:?}");
+        assert_eq!(j["matching"], 2, "{run:?}");
+    }
+    // The records of _25._tcp.mx.secure.dane.test, an impostor at the address given: a
+    // DANE failure.
+    let run = local(
+        f,
+        "smtp",
+        &ds,
+        &["--connect", &impostor, "--timeout", "5", "secure.dane.test"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.starts_with(&format!(
+            "mx.secure.dane.test[127.0.0.1]:{}: DANE failure: ",
+            f.impostor.addr.port()
+        )),
+        "{run:?}"
+    );
+    // No DANE, no connection: --connect changes nothing.
+    local(f, "smtp", &ds, &["--connect", &good, "insecure.dane.test"]).assert_line(
+        3,
+        "mx.insecure.dane.test[127.0.0.1]:25: opportunistic (no DANE)",
+    );
+    // A bad address is a usage error.
+    for bad in ["127.0.0.1", "localhost:25", "127.0.0.1:0", "[::1]"] {
+        local(f, "smtp", &ds, &["--connect", bad, "secure.dane.test"])
+            .assert_input_error(&format!("--connect {bad}"));
+    }
+}
+
+/// `https --connect`: `_443._tcp.<host>` looked up, the test server connected to.
+#[test]
+fn https_connect_uses_production_names() {
+    let f = fixture();
+    let dir = TempDir::new("https-connect-to");
+    let [_, (_, ds)] = anchors(f, &dir);
+    let server = f.https.to_string();
+    let run = local(
+        f,
+        "https",
+        &ds,
+        &["--connect", &server, "www.secure.dane.test"],
+    );
+    run.assert_line(
+        0,
+        &format!(
+            "verified: Verified TLS connection (DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0) \
+             ({server})"
+        ),
+    );
+    // _443._tcp.www.insecure.dane.test does not exist: no DANE, no connection.
+    local(
+        f,
+        "https",
+        &ds,
+        &["--connect", &server, "www.insecure.dane.test"],
+    )
+    .assert_line(3, "no DANE for www.insecure.dane.test (insecure)");
+}
+
+/// The stderr lines of a run, for `-v`.
+fn stderr_lines(run: &Run) -> Vec<&str> {
+    run.stderr.lines().collect()
+}
+
+/// Asserts that some stderr line starts with `prefix`.
+fn assert_traced(run: &Run, prefix: &str) {
+    assert!(
+        stderr_lines(run).iter().any(|l| l.starts_with(prefix)),
+        "no stderr line starting {prefix:?}: {run:?}"
+    );
+}
+
+#[test]
+fn verbose_shows_each_dns_step_and_its_status() {
+    let f = fixture();
+    let dir = TempDir::new("verbose");
+    let [(_, dnskey), (_, ds)] = anchors(f, &dir);
+    let good = f.good.addr.to_string();
+    let r311 = leaf_311(f);
+    for anchor in [&dnskey, &ds] {
+        // smtp -v: the MX RRset, the addresses, the TLSA RRset, the decision and the
+        // connection on stderr; stdout as without -v.
+        let run = local(
+            f,
+            "smtp",
+            anchor,
+            &["-v", "--connect", &good, "secure.dane.test"],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_eq!(run.stdout.lines().count(), 1, "{run:?}");
+        assert_traced(&run, "trust: local DNSSEC validation from ");
+        assert_traced(&run, "MX secure.dane.test: secure: 10 mx.secure.dane.test.");
+        assert_traced(&run, "A mx.secure.dane.test: secure: 127.0.0.1 (ttl ");
+        assert_traced(
+            &run,
+            "AAAA mx.secure.dane.test: secure: no records (NODATA)",
+        );
+        assert_traced(&run, "TLSA _25._tcp.mx.secure.dane.test: secure: ");
+        assert!(run.stderr.contains(&r311), "{run:?}");
+        assert_traced(
+            &run,
+            "mx.secure.dane.test: dane (TLSA base mx.secure.dane.test, names \
+             mx.secure.dane.test, secure.dane.test)",
+        );
+        assert_traced(
+            &run,
+            &format!(
+                "connect mx.secure.dane.test[127.0.0.1]:{} (SNI mx.secure.dane.test)",
+                f.good.addr.port()
+            ),
+        );
+        // The order: MX, then A, AAAA, TLSA.
+        let at = |prefix: &str| {
+            stderr_lines(&run)
+                .iter()
+                .position(|l| l.starts_with(prefix))
+                .unwrap()
+        };
+        assert!(at("MX ") < at("A ") && at("A ") < at("AAAA ") && at("AAAA ") < at("TLSA "));
+
+        // --json stays one object per line on stdout.
+        let run = local(
+            f,
+            "smtp",
+            anchor,
+            &[
+                "--verbose",
+                "--json",
+                "--connect",
+                &good,
+                "secure.dane.test",
+            ],
+        );
+        assert_eq!(run.json()["verified"], true, "{run:?}");
+        assert_traced(&run, "MX secure.dane.test: secure: ");
+
+        // Insecure and bogus steps.
+        let run = local(f, "smtp", anchor, &["-v", "insecure.dane.test"]);
+        assert_eq!(run.code, 3, "{run:?}");
+        assert_traced(
+            &run,
+            "MX insecure.dane.test: insecure: 10 mx.insecure.dane.test.",
+        );
+        assert_traced(&run, "A mx.insecure.dane.test: insecure: 127.0.0.1");
+        assert_traced(&run, "mx.insecure.dane.test: opportunistic");
+        assert!(!run.stderr.contains("TLSA "), "no TLSA lookup: {run:?}");
+        let run = local(f, "smtp", anchor, &["-v", "bogus.dane.test"]);
+        assert_eq!(run.code, 4, "{run:?}");
+        assert_traced(&run, "MX bogus.dane.test: secure: 10 mx.bogus.dane.test.");
+        assert_traced(&run, "TLSA _25._tcp.mx.bogus.dane.test: bogus");
+        assert_traced(&run, "mx.bogus.dane.test: unusable");
+        let run = local(f, "smtp", anchor, &["-v", "expired.dane.test"]);
+        assert_eq!(run.code, 4, "{run:?}");
+        assert_traced(&run, "MX expired.dane.test: bogus");
+
+        // tlsa -v and https -v.
+        let run = local(f, "tlsa", anchor, &["-v", "mx.secure.dane.test"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_traced(&run, "TLSA _25._tcp.mx.secure.dane.test: secure: ");
+        let run = local(f, "tlsa", anchor, &["-v", "notlsa.secure.dane.test"]);
+        assert_traced(&run, "TLSA _25._tcp.notlsa.secure.dane.test: secure-absent");
+        let port = f.https.port();
+        let run = local(
+            f,
+            "https",
+            anchor,
+            &["-v", &format!("www.secure.dane.test:{port}")],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_traced(
+            &run,
+            &format!("TLSA _{port}._tcp.www.secure.dane.test: secure: "),
+        );
+        assert_traced(&run, "A www.secure.dane.test: secure: 127.0.0.1");
+        assert_traced(
+            &run,
+            &format!("connect 127.0.0.1:{port} (SNI www.secure.dane.test)"),
+        );
+    }
+    // Without -v, nothing on stderr.
+    let run = local(f, "smtp", &ds, &["--connect", &good, "secure.dane.test"]);
+    assert!(run.stderr.is_empty(), "{run:?}");
+}
+
 // ------------------------------------------------------------------------------- help
 
 #[test]
@@ -1035,5 +1262,111 @@ fn lab_tlsa_in_both_trust_modes() {
         run.stdout
             .starts_with("secure: _25._tcp.mx.secure.dane.test: "),
         "{run:?}"
+    );
+}
+
+impl Lab {
+    /// The chain (leaf first) and key of a lab certificate, as a rustls server config.
+    fn server_config(&self, name: &str) -> std::sync::Arc<rustls::ServerConfig> {
+        let dir = self.certs.join(name);
+        let chain = CertificateDer::pem_file_iter(dir.join("chain.pem"))
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let key = PrivateKeyDer::from_pem_file(dir.join("key.pem"))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        server_config(chain, key)
+    }
+}
+
+/// `smtp --connect` and `https --connect` against the lab's signed zones: the production
+/// names (`_25._tcp.<mx>`, `_443._tcp.<host>`), servers on loopback with the lab's
+/// certificates; and `-v` on a CNAME'd MX host (RFC 7672 §2.2.2: the expanded name's TLSA
+/// RRset first).
+#[test]
+fn lab_connect_and_verbose_in_both_trust_modes() {
+    let Some(lab) = lab() else {
+        return;
+    };
+    let mx = SmtpServer::start(Smtp::new(lab.server_config("mx.secure")));
+    let www = tls_server(lab.server_config("www.secure"));
+    let (mx_addr, www_addr) = (mx.addr.to_string(), www.to_string());
+    let modes: [(&str, Vec<&str>); 2] = [
+        (
+            "trusted-ad",
+            vec![
+                "--trust-ad",
+                "--trust-ad-zone",
+                "dane.test",
+                "--resolver",
+                &lab.resolver,
+            ],
+        ),
+        (
+            "local+ds",
+            vec!["--resolver", &lab.auth, "--trust-anchor", &lab.ds],
+        ),
+    ];
+    for (mode, trust) in &modes {
+        let run_with = |command: &str, args: &[&str]| {
+            let mut all = vec![command];
+            all.extend_from_slice(trust);
+            all.extend_from_slice(args);
+            danecheck(&all)
+        };
+        let run = run_with(
+            "smtp",
+            &["--connect", &mx_addr, "--timeout", "5", "secure.dane.test"],
+        );
+        assert_eq!(run.code, 0, "{mode}: {run:?}");
+        assert_eq!(
+            run.stdout,
+            format!(
+                "mx.secure.dane.test[127.0.0.1]:{}: Verified TLS connection \
+                 (DANE-EE(3) SPKI(1) SHA2-512(2) at depth 0)\n",
+                mx.addr.port()
+            ),
+            "{mode}"
+        );
+
+        // The MX host is a secure CNAME: the TLSA RRset of the expanded name.
+        let run = run_with(
+            "smtp",
+            &["-v", "--connect", &mx_addr, "cname.secure.dane.test"],
+        );
+        assert_eq!(run.code, 0, "{mode}: {run:?}");
+        assert!(
+            run.stdout
+                .starts_with("mx-cname.secure.dane.test[127.0.0.1]:"),
+            "{mode}: {run:?}"
+        );
+        assert_traced(
+            &run,
+            "MX cname.secure.dane.test: secure: 10 mx-cname.secure.dane.test.",
+        );
+        assert_traced(
+            &run,
+            "A mx-cname.secure.dane.test: secure: CNAME mx-cname.secure.dane.test -> \
+             mx.secure.dane.test; 127.0.0.1",
+        );
+        assert_traced(&run, "TLSA _25._tcp.mx.secure.dane.test: secure: ");
+        assert_traced(
+            &run,
+            "mx-cname.secure.dane.test: dane (TLSA base mx.secure.dane.test",
+        );
+
+        // The intermediate's 2 1 1 at _443._tcp.www.secure.dane.test.
+        let run = run_with("https", &["--connect", &www_addr, "www.secure.dane.test"]);
+        assert_eq!(run.code, 0, "{mode}: {run:?}");
+        assert!(
+            run.stdout.starts_with(
+                "verified: Verified TLS connection (DANE-TA(2) SPKI(1) SHA2-256(1) at depth 1"
+            ),
+            "{mode}: {run:?}"
+        );
+    }
+    assert!(
+        mx.transcript().iter().any(|c| c == "TLS QUIT"),
+        "{:?}",
+        mx.transcript()
     );
 }

@@ -237,6 +237,46 @@ fn https_against_a_server_that_does_not_speak_tls() {
     run.assert_refused(smtp.addr, "tls-error", "validation-failure");
 }
 
+/// `--connect IP:PORT`: the name (`HOST`, also the SNI and the reference identifier) stays
+/// the production one, the connection goes to the test server.
+#[test]
+fn https_connect_to_a_test_instance() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let addr = tls_server(server_config(h.chain2(), h.leaf.private_key()));
+    let r211 = rec(&h.intermediate, 2, 1, 1);
+    let run = danecheck(&[
+        "https",
+        "--tlsa",
+        &r211,
+        "--connect",
+        &addr.to_string(),
+        HOST,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "verified: Verified TLS connection (DANE-TA(2) SPKI(1) SHA2-256(1) at depth 1, \
+             name mx.example.net) ({addr})\n"
+        )
+    );
+    // Another name: the certificate does not match it.
+    let run = danecheck(&[
+        "https",
+        "--json",
+        "--tlsa",
+        &r211,
+        "--connect",
+        &addr.to_string(),
+        "other.example.net",
+    ]);
+    run.assert_refused(addr, "name-mismatch", "certificate-host-mismatch");
+    for bad in ["127.0.0.1", "a.example:443", "[::1]:0"] {
+        danecheck(&["https", "--tlsa", &r211, "--connect", bad, HOST])
+            .assert_input_error(&format!("--connect {bad}"));
+    }
+}
+
 #[test]
 fn input_errors_exit_2() {
     let h = Hierarchy::new(Alg::P256, &[HOST]);
