@@ -43,7 +43,8 @@ pub struct SmtpConnectArgs {
     /// One JSON object per address.
     #[arg(long)]
     json: bool,
-    /// The server: a DNS name, an IPv4 address, or [IPv6]; port 25 unless given.
+    /// The server: a DNS name or an IP address (IPv6 in brackets before a port); port 25
+    /// unless given.
     #[arg(value_name = "HOST[:PORT]", value_parser = args::target)]
     target: Target,
 }

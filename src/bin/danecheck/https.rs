@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = args::timeout)]
     timeout: Duration,
     /// Connect to this address (a test instance) instead of HOST's addresses; the TLSA
-    /// lookup (`_PORT._tcp.HOST`), the names and the SNI stay those of HOST[:PORT].
+    /// lookup (`_PORT._tcp.HOST`), the names and the SNI stay those of HOST and PORT.
     #[arg(long, value_name = "IP:PORT", value_parser = args::connect)]
     connect: Option<SocketAddr>,
     #[command(flatten)]
@@ -50,7 +50,8 @@ pub struct Args {
     /// One JSON object per address.
     #[arg(long)]
     json: bool,
-    /// The server: a DNS name, an IPv4 address, or [IPv6]; port 443 unless given.
+    /// The server: a DNS name or an IP address (IPv6 in brackets before a port); port 443
+    /// unless given.
     #[arg(value_name = "HOST[:PORT]", value_parser = args::target)]
     target: Target,
 }
