@@ -1,16 +1,11 @@
 //! Runs the DNS commands of `danecheck` (`tlsa`, `smtp`, `https` without `--tlsa`; the
-//! example binary, found as in `tests/danecheck.rs`, built with `--features resolver`):
+//! binary of feature `cli`):
 //! - against the in-process signed DNS server of `tests/common/dns.rs`, validated locally
 //!   from its DNSKEY and DS trust anchors, with loopback SMTP and TLS servers
 //!   (`tests/common/smtp.rs`) presenting certificates generated at test time;
 //! - against the NSD + Unbound lab (`tests/lab/`) when `LAB_RESOLVER` is set, in both trust
 //!   modes.
-//!
-//! The binary must have the `resolver` feature: `cargo build --features resolver --example
-//! danecheck` (plain `cargo test --all-features` builds it so). One built without it (by a
-//! `cargo build --example danecheck` since) makes these tests return early with a loud
-//! message on a developer machine, and fail with `CI=true`.
-#![cfg(all(feature = "resolver", feature = "rustls"))]
+#![cfg(feature = "cli")]
 
 mod common;
 use common::cli::{Run, TempDir, rec};
@@ -22,50 +17,20 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use dane::pki_types::CertificateDer;
 use dane::pki_types::pem::PemObject;
+use dane::pki_types::{CertificateDer, PrivateKeyDer};
 use hickory_proto::rr::RecordType;
 use serde_json::Value;
 
-const BUILD: &str = "run `cargo build --features resolver --example danecheck` (or \
-                     `cargo test --all-features`, which builds examples; \
-                     `cargo test --test danecheck_dns` does not)";
-
 // ------------------------------------------------------------------------------ harness
 
-/// Runs the example binary (see [`common::example::danecheck`]): a missing or stale one
-/// fails with a message saying how to build it rather than testing old code.
+/// Runs the `danecheck` binary.
 fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
-    common::cli::run(BUILD, args)
+    common::cli::run(args)
 }
 
 fn ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// Whether the binary has the DNS commands. Without them: a loud skip, or with `CI=true`
-/// (where `cargo test --all-features` builds it with every feature) a failure.
-fn has_resolver() -> bool {
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| {
-        let run = danecheck(&["tlsa", "--help"]);
-        if run.code == 0 && run.stdout.contains("danecheck tlsa") {
-            return true;
-        }
-        assert!(
-            run.code == 2 && run.stderr.contains("needs --features resolver"),
-            "unexpected answer to `danecheck tlsa --help`: {run:?}"
-        );
-        assert!(
-            !ci(),
-            "CI=true but the danecheck example was built without the resolver feature: {BUILD}"
-        );
-        eprintln!(
-            "\n*** danecheck_dns: the danecheck example was built without --features resolver; \
-             SKIPPING. To run these tests: {BUILD} ***\n"
-        );
-        false
-    })
 }
 
 impl Run {
@@ -208,6 +173,8 @@ fn fixture() -> &'static Fixture {
         add("secure", "www", RecordType::A, "127.0.0.1");
         let owner = format!("_{}._tcp.www", https.port());
         add("secure", &owner, RecordType::TLSA, &r311);
+        // What production uses, for `https --connect` to the test server.
+        add("secure", "_443._tcp.www", RecordType::TLSA, &r311);
         // rsa.dane.test (algorithm 8).
         add("rsa", "mx", RecordType::A, "127.0.0.1");
         add("rsa", "_25._tcp.mx", RecordType::TLSA, &r311);
@@ -282,9 +249,6 @@ fn local(f: &Fixture, command: &str, anchor: &str, args: &[&str]) -> Run {
 
 #[test]
 fn tlsa_with_dnskey_and_ds_anchors() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("tlsa");
     let r311 = leaf_311(f);
@@ -413,9 +377,6 @@ const FOREIGN_DNSKEY: &str = "dane.test. 300 IN DNSKEY 257 3 13 \
 
 #[test]
 fn tlsa_with_a_foreign_anchor_is_bogus() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("foreign");
     let anchor = dir.write("other.dnskey", FOREIGN_DNSKEY);
@@ -430,9 +391,6 @@ fn tlsa_with_a_foreign_anchor_is_bogus() {
 /// which never sets AD) would make every answer look insecure: `--trust-ad` refuses it.
 #[test]
 fn trust_ad_refuses_a_resolver_that_does_not_validate() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let server = f.dns.addr.to_string();
     let run = danecheck(&[
@@ -456,9 +414,6 @@ fn trust_ad_refuses_a_resolver_that_does_not_validate() {
 
 #[test]
 fn smtp_verifies_a_dane_mx() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("smtp");
     let port = f.good.addr.port().to_string();
@@ -505,9 +460,6 @@ fn smtp_verifies_a_dane_mx() {
 
 #[test]
 fn smtp_refuses_an_impostor() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("impostor");
     let [_, (_, ds)] = anchors(f, &dir);
@@ -543,9 +495,6 @@ fn smtp_refuses_an_impostor() {
 
 #[test]
 fn smtp_unusable_opportunistic_and_unauthenticated() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("smtp-other");
     let [(_, dnskey), _] = anchors(f, &dir);
@@ -628,9 +577,6 @@ fn smtp_unusable_opportunistic_and_unauthenticated() {
 
 #[test]
 fn smtp_exit_status_over_several_mx_hosts() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("smtp-mixed");
     let [_, (_, ds)] = anchors(f, &dir);
@@ -688,9 +634,6 @@ fn smtp_exit_status_over_several_mx_hosts() {
 
 #[test]
 fn https_looks_the_records_up() {
-    if !has_resolver() {
-        return;
-    }
     let f = fixture();
     let dir = TempDir::new("https");
     let [_, (_, ds)] = anchors(f, &dir);
@@ -743,13 +686,235 @@ fn https_looks_the_records_up() {
     assert_eq!(j["error"], "bogus", "{run:?}");
 }
 
+// ------------------------------------------------------------- --connect and --verbose
+
+/// `smtp --connect`: the lookups and names of production (`_25._tcp.<mx>`), the connection
+/// to the test instance.
+#[test]
+fn smtp_connect_uses_production_names() {
+    let f = fixture();
+    let dir = TempDir::new("smtp-connect-to");
+    let [(_, dnskey), (_, ds)] = anchors(f, &dir);
+    let good = f.good.addr.to_string();
+    let impostor = f.impostor.addr.to_string();
+    let port = f.good.addr.port();
+    for anchor in [&dnskey, &ds] {
+        let run = local(
+            f,
+            "smtp",
+            anchor,
+            &["--connect", &good, "--timeout", "5", "secure.dane.test"],
+        );
+        // The records are those of _25._tcp.mx (3 1 1 and 3 1 2, so SHA2-512 by digest
+        // agility), not those of _<port>._tcp.mx (3 1 1 only).
+        run.assert_line(
+            0,
+            &format!(
+                "mx.secure.dane.test[127.0.0.1]:{port}: Verified TLS connection \
+                 (DANE-EE(3) SPKI(1) SHA2-512(2) at depth 0)"
+            ),
+        );
+        let run = local(
+            f,
+            "smtp",
+            anchor,
+            &["--json", "--connect", &good, "secure.dane.test"],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let j = run.json();
+        assert_eq!(j["host"], "mx.secure.dane.test", "{run:?}");
+        assert_eq!(j["address"], "127.0.0.1", "{run:?}");
+        assert_eq!(j["status"], "dane", "{run:?}");
+        assert_eq!(j["verified"], true, "{run:?}");
+        assert_eq!(j["matching"], 2, "{run:?}");
+    }
+    // The records of _25._tcp.mx.secure.dane.test, an impostor at the address given: a
+    // DANE failure.
+    let run = local(
+        f,
+        "smtp",
+        &ds,
+        &["--connect", &impostor, "--timeout", "5", "secure.dane.test"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.starts_with(&format!(
+            "mx.secure.dane.test[127.0.0.1]:{}: DANE failure: ",
+            f.impostor.addr.port()
+        )),
+        "{run:?}"
+    );
+    // No DANE, no connection: --connect changes nothing.
+    local(f, "smtp", &ds, &["--connect", &good, "insecure.dane.test"]).assert_line(
+        3,
+        "mx.insecure.dane.test[127.0.0.1]:25: opportunistic (no DANE)",
+    );
+    // A bad address is a usage error.
+    for bad in ["127.0.0.1", "localhost:25", "127.0.0.1:0", "[::1]"] {
+        local(f, "smtp", &ds, &["--connect", bad, "secure.dane.test"])
+            .assert_input_error(&format!("--connect {bad}"));
+    }
+}
+
+/// `https --connect`: `_443._tcp.<host>` looked up, the test server connected to.
+#[test]
+fn https_connect_uses_production_names() {
+    let f = fixture();
+    let dir = TempDir::new("https-connect-to");
+    let [_, (_, ds)] = anchors(f, &dir);
+    let server = f.https.to_string();
+    let run = local(
+        f,
+        "https",
+        &ds,
+        &["--connect", &server, "www.secure.dane.test"],
+    );
+    run.assert_line(
+        0,
+        &format!(
+            "verified: Verified TLS connection (DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0) \
+             ({server})"
+        ),
+    );
+    // _443._tcp.www.insecure.dane.test does not exist: no DANE, no connection.
+    local(
+        f,
+        "https",
+        &ds,
+        &["--connect", &server, "www.insecure.dane.test"],
+    )
+    .assert_line(3, "no DANE for www.insecure.dane.test (insecure)");
+}
+
+/// The stderr lines of a run, for `-v`.
+fn stderr_lines(run: &Run) -> Vec<&str> {
+    run.stderr.lines().collect()
+}
+
+/// Asserts that some stderr line starts with `prefix`.
+fn assert_traced(run: &Run, prefix: &str) {
+    assert!(
+        stderr_lines(run).iter().any(|l| l.starts_with(prefix)),
+        "no stderr line starting {prefix:?}: {run:?}"
+    );
+}
+
+#[test]
+fn verbose_shows_each_dns_step_and_its_status() {
+    let f = fixture();
+    let dir = TempDir::new("verbose");
+    let [(_, dnskey), (_, ds)] = anchors(f, &dir);
+    let good = f.good.addr.to_string();
+    let r311 = leaf_311(f);
+    for anchor in [&dnskey, &ds] {
+        // smtp -v: the MX RRset, the addresses, the TLSA RRset, the decision and the
+        // connection on stderr; stdout as without -v.
+        let run = local(
+            f,
+            "smtp",
+            anchor,
+            &["-v", "--connect", &good, "secure.dane.test"],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_eq!(run.stdout.lines().count(), 1, "{run:?}");
+        assert_traced(&run, "trust: local DNSSEC validation from ");
+        assert_traced(&run, "MX secure.dane.test: secure: 10 mx.secure.dane.test.");
+        assert_traced(&run, "A mx.secure.dane.test: secure: 127.0.0.1 (ttl ");
+        assert_traced(
+            &run,
+            "AAAA mx.secure.dane.test: secure: no records (NODATA)",
+        );
+        assert_traced(&run, "TLSA _25._tcp.mx.secure.dane.test: secure: ");
+        assert!(run.stderr.contains(&r311), "{run:?}");
+        assert_traced(
+            &run,
+            "mx.secure.dane.test: dane (TLSA base mx.secure.dane.test, names \
+             mx.secure.dane.test, secure.dane.test)",
+        );
+        assert_traced(
+            &run,
+            &format!(
+                "connect mx.secure.dane.test[127.0.0.1]:{} (SNI mx.secure.dane.test)",
+                f.good.addr.port()
+            ),
+        );
+        // The order: MX, then A, AAAA, TLSA.
+        let at = |prefix: &str| {
+            stderr_lines(&run)
+                .iter()
+                .position(|l| l.starts_with(prefix))
+                .unwrap()
+        };
+        assert!(at("MX ") < at("A ") && at("A ") < at("AAAA ") && at("AAAA ") < at("TLSA "));
+
+        // --json stays one object per line on stdout.
+        let run = local(
+            f,
+            "smtp",
+            anchor,
+            &[
+                "--verbose",
+                "--json",
+                "--connect",
+                &good,
+                "secure.dane.test",
+            ],
+        );
+        assert_eq!(run.json()["verified"], true, "{run:?}");
+        assert_traced(&run, "MX secure.dane.test: secure: ");
+
+        // Insecure and bogus steps.
+        let run = local(f, "smtp", anchor, &["-v", "insecure.dane.test"]);
+        assert_eq!(run.code, 3, "{run:?}");
+        assert_traced(
+            &run,
+            "MX insecure.dane.test: insecure: 10 mx.insecure.dane.test.",
+        );
+        assert_traced(&run, "A mx.insecure.dane.test: insecure: 127.0.0.1");
+        assert_traced(&run, "mx.insecure.dane.test: opportunistic");
+        assert!(!run.stderr.contains("TLSA "), "no TLSA lookup: {run:?}");
+        let run = local(f, "smtp", anchor, &["-v", "bogus.dane.test"]);
+        assert_eq!(run.code, 4, "{run:?}");
+        assert_traced(&run, "MX bogus.dane.test: secure: 10 mx.bogus.dane.test.");
+        assert_traced(&run, "TLSA _25._tcp.mx.bogus.dane.test: bogus");
+        assert_traced(&run, "mx.bogus.dane.test: unusable");
+        let run = local(f, "smtp", anchor, &["-v", "expired.dane.test"]);
+        assert_eq!(run.code, 4, "{run:?}");
+        assert_traced(&run, "MX expired.dane.test: bogus");
+
+        // tlsa -v and https -v.
+        let run = local(f, "tlsa", anchor, &["-v", "mx.secure.dane.test"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_traced(&run, "TLSA _25._tcp.mx.secure.dane.test: secure: ");
+        let run = local(f, "tlsa", anchor, &["-v", "notlsa.secure.dane.test"]);
+        assert_traced(&run, "TLSA _25._tcp.notlsa.secure.dane.test: secure-absent");
+        let port = f.https.port();
+        let run = local(
+            f,
+            "https",
+            anchor,
+            &["-v", &format!("www.secure.dane.test:{port}")],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_traced(
+            &run,
+            &format!("TLSA _{port}._tcp.www.secure.dane.test: secure: "),
+        );
+        assert_traced(&run, "A www.secure.dane.test: secure: 127.0.0.1");
+        assert_traced(
+            &run,
+            &format!("connect 127.0.0.1:{port} (SNI www.secure.dane.test)"),
+        );
+    }
+    // Without -v, nothing on stderr.
+    let run = local(f, "smtp", &ds, &["--connect", &good, "secure.dane.test"]);
+    assert!(run.stderr.is_empty(), "{run:?}");
+}
+
 // ------------------------------------------------------------------------------- help
 
 #[test]
 fn dns_commands_document_their_exit_statuses() {
-    if !has_resolver() {
-        return;
-    }
     for command in ["tlsa", "smtp"] {
         let run = danecheck(&[command, "--help"]);
         assert_eq!(run.code, 0, "{run:?}");
@@ -769,9 +934,6 @@ fn dns_commands_document_their_exit_statuses() {
 
 #[test]
 fn dns_input_errors_exit_2() {
-    if !has_resolver() {
-        return;
-    }
     let dir = TempDir::new("input");
     let garbage = dir.write("garbage", "this is not a trust anchor\n");
     let empty = dir.write("empty", "; nothing\n\n");
@@ -990,9 +1152,6 @@ fn json_records(j: &Value) -> Vec<String> {
 
 #[test]
 fn lab_tlsa_in_both_trust_modes() {
-    if !has_resolver() {
-        return;
-    }
     let Some(lab) = lab() else {
         return;
     };
@@ -1103,5 +1262,111 @@ fn lab_tlsa_in_both_trust_modes() {
         run.stdout
             .starts_with("secure: _25._tcp.mx.secure.dane.test: "),
         "{run:?}"
+    );
+}
+
+impl Lab {
+    /// The chain (leaf first) and key of a lab certificate, as a rustls server config.
+    fn server_config(&self, name: &str) -> std::sync::Arc<rustls::ServerConfig> {
+        let dir = self.certs.join(name);
+        let chain = CertificateDer::pem_file_iter(dir.join("chain.pem"))
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let key = PrivateKeyDer::from_pem_file(dir.join("key.pem"))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        server_config(chain, key)
+    }
+}
+
+/// `smtp --connect` and `https --connect` against the lab's signed zones: the production
+/// names (`_25._tcp.<mx>`, `_443._tcp.<host>`), servers on loopback with the lab's
+/// certificates; and `-v` on a CNAME'd MX host (RFC 7672 §2.2.2: the expanded name's TLSA
+/// RRset first).
+#[test]
+fn lab_connect_and_verbose_in_both_trust_modes() {
+    let Some(lab) = lab() else {
+        return;
+    };
+    let mx = SmtpServer::start(Smtp::new(lab.server_config("mx.secure")));
+    let www = tls_server(lab.server_config("www.secure"));
+    let (mx_addr, www_addr) = (mx.addr.to_string(), www.to_string());
+    let modes: [(&str, Vec<&str>); 2] = [
+        (
+            "trusted-ad",
+            vec![
+                "--trust-ad",
+                "--trust-ad-zone",
+                "dane.test",
+                "--resolver",
+                &lab.resolver,
+            ],
+        ),
+        (
+            "local+ds",
+            vec!["--resolver", &lab.auth, "--trust-anchor", &lab.ds],
+        ),
+    ];
+    for (mode, trust) in &modes {
+        let run_with = |command: &str, args: &[&str]| {
+            let mut all = vec![command];
+            all.extend_from_slice(trust);
+            all.extend_from_slice(args);
+            danecheck(&all)
+        };
+        let run = run_with(
+            "smtp",
+            &["--connect", &mx_addr, "--timeout", "5", "secure.dane.test"],
+        );
+        assert_eq!(run.code, 0, "{mode}: {run:?}");
+        assert_eq!(
+            run.stdout,
+            format!(
+                "mx.secure.dane.test[127.0.0.1]:{}: Verified TLS connection \
+                 (DANE-EE(3) SPKI(1) SHA2-512(2) at depth 0)\n",
+                mx.addr.port()
+            ),
+            "{mode}"
+        );
+
+        // The MX host is a secure CNAME: the TLSA RRset of the expanded name.
+        let run = run_with(
+            "smtp",
+            &["-v", "--connect", &mx_addr, "cname.secure.dane.test"],
+        );
+        assert_eq!(run.code, 0, "{mode}: {run:?}");
+        assert!(
+            run.stdout
+                .starts_with("mx-cname.secure.dane.test[127.0.0.1]:"),
+            "{mode}: {run:?}"
+        );
+        assert_traced(
+            &run,
+            "MX cname.secure.dane.test: secure: 10 mx-cname.secure.dane.test.",
+        );
+        assert_traced(
+            &run,
+            "A mx-cname.secure.dane.test: secure: CNAME mx-cname.secure.dane.test -> \
+             mx.secure.dane.test; 127.0.0.1",
+        );
+        assert_traced(&run, "TLSA _25._tcp.mx.secure.dane.test: secure: ");
+        assert_traced(
+            &run,
+            "mx-cname.secure.dane.test: dane (TLSA base mx.secure.dane.test",
+        );
+
+        // The intermediate's 2 1 1 at _443._tcp.www.secure.dane.test.
+        let run = run_with("https", &["--connect", &www_addr, "www.secure.dane.test"]);
+        assert_eq!(run.code, 0, "{mode}: {run:?}");
+        assert!(
+            run.stdout.starts_with(
+                "verified: Verified TLS connection (DANE-TA(2) SPKI(1) SHA2-256(1) at depth 1"
+            ),
+            "{mode}: {run:?}"
+        );
+    }
+    assert!(
+        mx.transcript().iter().any(|c| c == "TLS QUIT"),
+        "{:?}",
+        mx.transcript()
     );
 }

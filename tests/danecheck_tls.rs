@@ -1,8 +1,8 @@
-//! Runs `danecheck https` and `danecheck smtp-connect` (the example binary, found as in
-//! `tests/danecheck.rs`) against loopback servers in threads of this test: a plain TLS
+//! Runs `danecheck https` and `danecheck smtp-connect` (the binary, feature `cli`) against
+//! loopback servers in threads of this test: a plain TLS
 //! server and a small SMTP responder with STARTTLS, both rustls, with certificates
 //! generated at test time.
-#![cfg(feature = "rustls")]
+#![cfg(feature = "cli")]
 
 mod common;
 use common::cli::{Run, rec, wrong};
@@ -19,14 +19,9 @@ const HOST: &str = "mx.example.net";
 
 // ------------------------------------------------------------------------------ harness
 
-/// Runs the example binary (see [`common::example::danecheck`]): a missing or stale one
-/// fails with a message saying how to build it rather than testing old code.
+/// Runs the `danecheck` binary.
 fn danecheck<S: AsRef<str>>(args: &[S]) -> Run {
-    common::cli::run(
-        "run `cargo build --example danecheck` (or plain `cargo test`, which builds examples; \
-         `cargo test --test danecheck_tls` does not)",
-        args,
-    )
+    common::cli::run(args)
 }
 
 impl Run {
@@ -240,6 +235,46 @@ fn https_against_a_server_that_does_not_speak_tls() {
         &smtp.addr.to_string(),
     ]);
     run.assert_refused(smtp.addr, "tls-error", "validation-failure");
+}
+
+/// `--connect IP:PORT`: the name (`HOST`, also the SNI and the reference identifier) stays
+/// the production one, the connection goes to the test server.
+#[test]
+fn https_connect_to_a_test_instance() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let addr = tls_server(server_config(h.chain2(), h.leaf.private_key()));
+    let r211 = rec(&h.intermediate, 2, 1, 1);
+    let run = danecheck(&[
+        "https",
+        "--tlsa",
+        &r211,
+        "--connect",
+        &addr.to_string(),
+        HOST,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "verified: Verified TLS connection (DANE-TA(2) SPKI(1) SHA2-256(1) at depth 1, \
+             name mx.example.net) ({addr})\n"
+        )
+    );
+    // Another name: the certificate does not match it.
+    let run = danecheck(&[
+        "https",
+        "--json",
+        "--tlsa",
+        &r211,
+        "--connect",
+        &addr.to_string(),
+        "other.example.net",
+    ]);
+    run.assert_refused(addr, "name-mismatch", "certificate-host-mismatch");
+    for bad in ["127.0.0.1", "a.example:443", "[::1]:0"] {
+        danecheck(&["https", "--tlsa", &r211, "--connect", bad, HOST])
+            .assert_input_error(&format!("--connect {bad}"));
+    }
 }
 
 #[test]

@@ -46,7 +46,7 @@ pub use answer::{AnswerKind, DnsAnswer, Security};
 /// The hickory-proto version whose types (`Name`, `RecordType`, `RData`) appear in this
 /// module's API.
 pub use hickory_proto;
-pub use smtp::{DaneStatus, SmtpPlan, SrvPlan, Target};
+pub use smtp::{DaneStatus, SmtpPlan, SrvPlan, Step, Target};
 pub use source::{DnsSource, ServerSettings, TrustAnchor, TrustedAdSource};
 #[cfg(feature = "tlsrpt")]
 pub use tlsrpt::TlsRptRecord;

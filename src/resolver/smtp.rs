@@ -57,6 +57,37 @@ impl DaneStatus {
     }
 }
 
+/// One DNS lookup a plan or a target was decided on, in the order it was made: what a
+/// diagnostic trace prints (`danecheck -v`, in the spirit of `posttls-finger -v`). The
+/// steps record answers already used for the decision; reading them makes no query and
+/// changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// A query (MX, SRV, A, AAAA, or the CNAME of an alias) and its answer with its DNSSEC
+    /// status, after any CNAME chain ([`AnswerKind::Records`] lists the chain), or why it
+    /// failed.
+    Query {
+        /// The name asked.
+        name: Name,
+        /// The type asked.
+        rtype: RecordType,
+        /// The answer, or the failure.
+        answer: Result<DnsAnswer, LookupError>,
+    },
+    /// A TLSA lookup at `_<port>._<proto>.<host>` and its result.
+    Tlsa {
+        /// The port of the owner name.
+        port: u16,
+        /// The protocol label of the owner name (`tcp`).
+        proto: String,
+        /// The host (the TLSA base domain asked for).
+        host: String,
+        /// The result, or the failure.
+        result: Result<TlsaLookup, LookupError>,
+    },
+}
+
 /// How to look at one target: which TLSA name, which rules.
 struct How<'a> {
     port: u16,
@@ -91,6 +122,18 @@ pub struct Target {
     /// a remembered failure) leaves the cache: decide again after it (RFC 7672 §2.2 caching
     /// follows the DNS TTLs).
     pub expires: Instant,
+    /// The lookups made for this target, in order (see [`Target::steps`]).
+    steps: Vec<Step>,
+}
+
+impl Target {
+    /// The DNS lookups this target was decided on, in the order made: its A and AAAA
+    /// queries (with any CNAME chain), the CNAME query of an alias into an unsigned zone,
+    /// and its TLSA lookups (the CNAME-expanded name first, RFC 7672 §2.2.2). For
+    /// diagnostics; the decision is [`Target::status`].
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
 }
 
 /// The result of [`TlsaResolver::smtp_targets`].
@@ -107,6 +150,17 @@ pub struct SmtpPlan {
     /// When the first of the answers the plan was made from (the MX RRset and every
     /// target's) leaves the cache: the plan is stale after it.
     pub expires: Instant,
+    /// The MX query (see [`SmtpPlan::steps`]).
+    steps: Vec<Step>,
+}
+
+impl SmtpPlan {
+    /// The DNS lookups of the plan itself, in the order made: the MX query of the domain,
+    /// with its DNSSEC status and any CNAME chain. Each target's own lookups are
+    /// [`Target::steps`]. For diagnostics.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
 }
 
 /// The result of [`TlsaResolver::srv_targets`].
@@ -118,6 +172,16 @@ pub struct SrvPlan {
     pub targets: Vec<Target>,
     /// When the first of the answers the plan was made from leaves the cache.
     pub expires: Instant,
+    /// The SRV query (see [`SrvPlan::steps`]).
+    steps: Vec<Step>,
+}
+
+impl SrvPlan {
+    /// The DNS lookups of the plan itself: the SRV query, with its DNSSEC status. Each
+    /// target's own lookups are [`Target::steps`]. For diagnostics.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
 }
 
 impl<S: DnsSource> TlsaResolver<S> {
@@ -137,6 +201,11 @@ impl<S: DnsSource> TlsaResolver<S> {
         let next_hop = ReferenceName::new(domain)
             .map_err(|e| LookupError::InvalidName(format!("{domain}: {e}")))?;
         let (mx, mut expires) = self.query_until(&domain_name, RecordType::MX).await;
+        let steps = vec![Step::Query {
+            name: domain_name.clone(),
+            rtype: RecordType::MX,
+            answer: mx.clone(),
+        }];
         let mx = mx?;
         let mx_secure = mx.security == Security::Secure;
         // RFC 7672 §2.2.1, §3.2.2: the next-hop domain is a reference identifier only when
@@ -191,6 +260,7 @@ impl<S: DnsSource> TlsaResolver<S> {
             implicit_mx,
             targets,
             expires,
+            steps,
         })
     }
 
@@ -205,6 +275,11 @@ impl<S: DnsSource> TlsaResolver<S> {
     ) -> Result<SrvPlan, LookupError> {
         let name = fqdn(&format!("_{service}._{proto}.{domain}"))?;
         let (srv, mut expires) = self.query_until(&name, RecordType::SRV).await;
+        let steps = vec![Step::Query {
+            name: name.clone(),
+            rtype: RecordType::SRV,
+            answer: srv.clone(),
+        }];
         let srv = srv?;
         let srv_secure = srv.security == Security::Secure;
         let mut entries: Vec<(u16, u16, u16, Name)> = match srv.kind {
@@ -238,6 +313,7 @@ impl<S: DnsSource> TlsaResolver<S> {
             srv_secure,
             targets,
             expires,
+            steps,
         })
     }
 
@@ -253,6 +329,7 @@ impl<S: DnsSource> TlsaResolver<S> {
             status: DaneStatus::Opportunistic,
             // Lowered by every lookup below (the first one always runs).
             expires: far_future(),
+            steps: Vec::new(),
         };
         let mut expanded: Option<Name> = None;
         // Insecure CNAME chains are followed for addresses too, but only a secure one may
@@ -265,6 +342,11 @@ impl<S: DnsSource> TlsaResolver<S> {
             let name = chain_end.as_ref().map_or(&host, |(end, _)| end);
             let (answer, expires) = self.query_until(name, rtype).await;
             t.expires = t.expires.min(expires);
+            t.steps.push(Step::Query {
+                name: name.clone(),
+                rtype,
+                answer: answer.clone(),
+            });
             match answer {
                 Ok(answer) => {
                     let chain_secure = chain_end.as_ref().is_none_or(|(_, secure)| *secure);
@@ -314,6 +396,11 @@ impl<S: DnsSource> TlsaResolver<S> {
         {
             let (cname, expires) = self.query_until(&host, RecordType::CNAME).await;
             t.expires = t.expires.min(expires);
+            t.steps.push(Step::Query {
+                name: host.clone(),
+                rtype: RecordType::CNAME,
+                answer: cname.clone(),
+            });
             match cname {
                 Ok(DnsAnswer {
                     security: Security::Secure,
@@ -338,6 +425,12 @@ impl<S: DnsSource> TlsaResolver<S> {
         for base in candidates {
             let (lookup, expires) = self.lookup_tlsa_until(port, proto, &base).await;
             t.expires = t.expires.min(expires);
+            t.steps.push(Step::Tlsa {
+                port,
+                proto: proto.to_owned(),
+                host: base.clone(),
+                result: lookup.clone(),
+            });
             match lookup {
                 Ok(TlsaLookup::Secure { records, base, .. }) => {
                     // RFC 7672 §3.2.2: the TLSA base domain (the name the RRset was found

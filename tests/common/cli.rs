@@ -1,5 +1,6 @@
-//! Running the `danecheck` example binary (found by [`super::example::danecheck`]) and
-//! looking at what it printed, for the tests that run it (`tests/danecheck*.rs`).
+//! Running the `danecheck` binary (feature `cli`; cargo builds it before the integration
+//! tests that need it) and looking at what it printed, for the tests that run it
+//! (`tests/danecheck*.rs`).
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::path::PathBuf;
@@ -38,11 +39,9 @@ impl Run {
     }
 }
 
-/// Runs the example binary with `args`. A missing or stale binary fails with a message
-/// saying how to build it (`build`: the command to give), see
-/// [`super::example::danecheck`].
-pub fn run<S: AsRef<str>>(build: &str, args: &[S]) -> Run {
-    let out = Command::new(super::example::danecheck(build))
+/// Runs the `danecheck` binary with `args`.
+pub fn run<S: AsRef<str>>(args: &[S]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_danecheck"))
         .args(args.iter().map(AsRef::as_ref))
         .output()
         .expect("run danecheck");

@@ -1,7 +1,7 @@
+#[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "resolver")]
 pub mod dns;
-pub mod example;
 #[cfg(feature = "resolver")]
 pub mod forge;
 pub mod pki;
