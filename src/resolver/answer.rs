@@ -19,6 +19,8 @@
 //! - anything else is an error (`Indeterminate` or `Bogus`), never "insecure" and never a
 //!   negative answer.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use hickory_proto::dnssec::Proof;
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::ResponseCode;
@@ -436,6 +438,70 @@ pub(crate) fn relevant_records<'a>(
     }
 }
 
+/// The validity window of the RRSIG that proved an RRset (RFC 4034 §3.1.5), from
+/// [`ValidatingSource::signature_validity`](super::ValidatingSource::signature_validity) or
+/// [`TrustedAdSource::signature_validity`](super::TrustedAdSource::signature_validity): for
+/// monitoring when a zone must be re-signed (`danecheck audit`). It says nothing about the
+/// RRset's security; it is only returned for an RRset that validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignatureValidity {
+    /// The signature's inception time.
+    pub inception: SystemTime,
+    /// The signature's expiration time: after it the RRset is bogus unless re-signed.
+    pub expiration: SystemTime,
+    /// The RRset's TTL in the zone (the RRSIG's original TTL field), which a cache may
+    /// have lowered in the answer.
+    pub original_ttl: u32,
+    /// The zone that signed the RRset.
+    pub signer: Name,
+    /// The key tag of the signing key.
+    pub key_tag: u16,
+}
+
+/// The validity of the RRSIG over `rtype` at `owner` among `answers` that expires last; with
+/// `proven`, only an RRSIG the validator used for a secure proof counts.
+pub(crate) fn signature_validity(
+    owner: &Name,
+    rtype: RecordType,
+    answers: &[Record],
+    proven: bool,
+    now: SystemTime,
+) -> Option<SignatureValidity> {
+    answers
+        .iter()
+        .filter(|r| r.name == *owner && (!proven || r.proof == Proof::Secure))
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(sig)) if sig.input().type_covered == rtype => {
+                let input = sig.input();
+                Some(SignatureValidity {
+                    inception: serial_time(input.sig_inception.get(), now),
+                    expiration: serial_time(input.sig_expiration.get(), now),
+                    original_ttl: input.original_ttl,
+                    signer: input.signer_name.clone(),
+                    key_tag: input.key_tag,
+                })
+            }
+            _ => None,
+        })
+        .max_by_key(|v| v.expiration)
+}
+
+/// A 32-bit RRSIG time as the time nearest `now` with those low 32 bits (RFC 4034 §3.1.5:
+/// serial number arithmetic, RFC 1982).
+fn serial_time(serial: u32, now: SystemTime) -> SystemTime {
+    let now_secs = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // The low 32 bits of now; the difference read as a signed 32-bit offset.
+    let offset = i64::from(serial.wrapping_sub(now_secs as u32) as i32);
+    let secs = i64::try_from(now_secs)
+        .unwrap_or(i64::MAX)
+        .saturating_add(offset)
+        .max(0);
+    UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
+}
+
 /// For fuzzing and property tests only (not part of the API): reads `data` as a DNS message,
 /// gives each record a validator proof chosen by the low bits of its TTL (0 secure, 1
 /// insecure, 2 bogus, 3 indeterminate), and judges it as the answer to its first question
@@ -508,6 +574,20 @@ pub fn judge_wire_for_fuzzing(data: &[u8]) -> Option<Result<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rrsig_times_use_serial_arithmetic_rfc4034_3_1_5() {
+        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
+        let now = at(1_800_000_000);
+        assert_eq!(serial_time(1_800_086_400, now), at(1_800_086_400));
+        assert_eq!(serial_time(1_799_913_600, now), at(1_799_913_600));
+        // After 2106 the 32-bit field wraps: the time nearest now.
+        let later = at(u64::from(u32::MAX) + 100);
+        assert_eq!(serial_time(1_000, later), at(u64::from(u32::MAX) + 1 + 1_000));
+        assert_eq!(serial_time(u32::MAX - 10, later), at(u64::from(u32::MAX) - 10));
+        // Never before the epoch.
+        assert_eq!(serial_time(u32::MAX, at(5)), UNIX_EPOCH);
+    }
     use hickory_proto::dnssec::rdata::{NSEC, RRSIG, SigInput};
     use hickory_proto::rr::rdata::{A, CNAME, SOA, TLSA};
 

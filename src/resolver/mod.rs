@@ -42,7 +42,7 @@ use crate::rrset::TlsaSet;
 
 #[doc(hidden)]
 pub use answer::judge_wire_for_fuzzing;
-pub use answer::{AnswerKind, DnsAnswer, Security};
+pub use answer::{AnswerKind, DnsAnswer, Security, SignatureValidity};
 /// The hickory-proto version whose types (`Name`, `RecordType`, `RData`) appear in this
 /// module's API.
 pub use hickory_proto;

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hickory_proto::dnssec::rdata::{DNSSECRData, DS};
 use hickory_proto::dnssec::{Algorithm, DigestType, Verifier};
@@ -14,7 +14,10 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::LookupError;
-use super::answer::{AnswerKind, DnsAnswer, Relevant, Security, relevant_records};
+use super::answer::{
+    AnswerKind, DnsAnswer, Relevant, Security, SignatureValidity, relevant_records,
+    signature_validity,
+};
 
 /// A source of DNS answers with DNSSEC status, the one thing the resolver module needs from
 /// DNS. Implement it to plug in another validating resolver; an implementation must never
@@ -365,6 +368,40 @@ impl TrustedAdSource {
             }
         }
         Err(last)
+    }
+}
+
+impl TrustedAdSource {
+    /// The validity window (inception, expiration) of the RRSIG over the `rtype` RRset at
+    /// `name` (after any CNAME chain in the response), as the validating resolver sent it
+    /// with AD=1: `None` without AD=1 or without such an RRSIG (a resolver may strip them).
+    /// Asked afresh (no cache). For monitoring signature expiry (`danecheck audit`); the
+    /// decision about the records is [`DnsSource::query`]'s.
+    pub async fn signature_validity(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<Option<SignatureValidity>, LookupError> {
+        let response = self.raw_query(name, rtype).await?;
+        match response.metadata.response_code {
+            ResponseCode::NoError => {}
+            ResponseCode::ServFail => return Err(LookupError::ServFail),
+            code => return Err(LookupError::Rcode(code.to_string())),
+        }
+        if !response.metadata.authentic_data {
+            return Ok(None);
+        }
+        let relevant = relevant_records(name, rtype, &response.answers);
+        if relevant.rrset.is_empty() {
+            return Ok(None);
+        }
+        Ok(signature_validity(
+            &relevant.owner,
+            rtype,
+            &response.answers,
+            false,
+            SystemTime::now(),
+        ))
     }
 }
 

@@ -15,7 +15,7 @@
 //! `PoolContext::new`, `RetryDnsHandle::new` and `DnssecDnsHandle::with_trust_anchor`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hickory_proto::dnssec::TrustAnchors;
 use hickory_proto::op::{DnsRequestOptions, Query};
@@ -28,7 +28,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
 
 use super::LookupError;
-use super::answer::{self, AnswerKind, DnsAnswer, Judgement, Security};
+use super::answer::{self, AnswerKind, DnsAnswer, Judgement, Security, SignatureValidity};
 use super::key_cache::KeyCache;
 use super::source::{DnsSource, ServerSettings, TrustAnchor, dnskeys_from_ds};
 
@@ -194,6 +194,66 @@ impl ValidatingSource {
             ),
             Err(e) => Err(net_error(e)),
         }
+    }
+}
+
+impl ValidatingSource {
+    /// The validity window (inception, expiration) of the RRSIG that proved the `rtype`
+    /// RRset at `name` (after any CNAME chain), asked afresh (no cache): `None` when the
+    /// answer is not a secure RRset (insecure, a denial). For monitoring signature expiry
+    /// (`danecheck audit`); the decision about the records is [`DnsSource::query`]'s.
+    pub async fn signature_validity(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<Option<SignatureValidity>, LookupError> {
+        let mut asked = name.clone();
+        let mut seen: Vec<Name> = Vec::new();
+        for _ in 0..MAX_CHAIN {
+            let query = Query::query(asked.clone(), rtype);
+            let lookup = self.handle.lookup(query, self.options).first_answer();
+            let response = match tokio::time::timeout(self.deadline, lookup)
+                .await
+                .map_err(|_| LookupError::Timeout)?
+            {
+                Ok(response) => response,
+                Err(e) => return Err(net_error(e)),
+            };
+            let judged = answer::judge(
+                &asked,
+                rtype,
+                response.response_code,
+                &response.answers,
+                &response.authorities,
+                None,
+            )?;
+            match judged {
+                Judgement::Answer(DnsAnswer {
+                    security: Security::Secure,
+                    kind: AnswerKind::Records { owner, .. },
+                }) => {
+                    return Ok(answer::signature_validity(
+                        &owner,
+                        rtype,
+                        &response.answers,
+                        true,
+                        SystemTime::now(),
+                    ));
+                }
+                Judgement::Answer(_) => return Ok(None),
+                Judgement::Follow { cnames, .. } => {
+                    let Some(last) = cnames.last() else {
+                        return Ok(None);
+                    };
+                    if *last == *name || seen.contains(last) {
+                        return Err(LookupError::Other("CNAME loop".into()));
+                    }
+                    seen.extend(cnames.iter().cloned());
+                    asked = last.clone();
+                }
+            }
+        }
+        Err(LookupError::Other("CNAME chain too long".into()))
     }
 }
 

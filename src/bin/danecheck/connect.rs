@@ -6,14 +6,18 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use dane::pki_types::ServerName;
+use dane::pki_types::{CertificateDer, ServerName, UnixTime};
 use dane::{DaneVerifier, Outcome, Policy, ReferenceName, TlsRptResult, TlsaSet};
 use rustls::client::Resumption;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::{CertificateError, ClientConnection, OtherError, StreamOwned};
+use rustls::{
+    CertificateError, ClientConnection, DigitallySignedStruct, OtherError, SignatureScheme,
+    StreamOwned,
+};
 
 use crate::args::{self, DEFAULT_EHLO, Host, Profile, Records, Target};
 use crate::output::{self, ConnectLine};
@@ -270,6 +274,26 @@ fn is_timeout(e: &io::Error) -> bool {
 /// Connects to `addr`, starts TLS (after STARTTLS for SMTP) and returns how the verifier
 /// accepted the server.
 pub fn check_address(addr: SocketAddr, session: &Session) -> Result<Outcome, Failure> {
+    check_address_chain(addr, session).0
+}
+
+/// [`check_address`], and the certificate chain the server presented (leaf first; empty
+/// when the handshake did not get that far), whether or not it was accepted.
+pub fn check_address_chain(
+    addr: SocketAddr,
+    session: &Session,
+) -> (Result<Outcome, Failure>, Vec<CertificateDer<'static>>) {
+    let chain = Arc::new(Mutex::new(Vec::new()));
+    let result = connect_and_check(addr, session, &chain);
+    let chain = std::mem::take(&mut *chain.lock().unwrap_or_else(PoisonError::into_inner));
+    (result, chain)
+}
+
+fn connect_and_check(
+    addr: SocketAddr,
+    session: &Session,
+    chain: &Arc<Mutex<Vec<CertificateDer<'static>>>>,
+) -> Result<Outcome, Failure> {
     let timeout = session.timeout;
     let tcp = TcpStream::connect_timeout(&addr, timeout)
         .map_err(|e| Failure::io(&e, "connect-failed", "connecting"))?;
@@ -295,6 +319,12 @@ pub fn check_address(addr: SocketAddr, session: &Session) -> Result<Outcome, Fai
         .client_config()
         .map_err(|e| Failure::tls(format_args!("TLS configuration: {e}")))?;
     config.resumption = Resumption::disabled();
+    config
+        .dangerous()
+        .set_certificate_verifier(Arc::new(Recording {
+            inner: verifier.clone(),
+            chain: chain.clone(),
+        }));
     let conn = ClientConnection::new(Arc::new(config), session.server_name.clone())
         .map_err(|e| Failure::tls(format_args!("TLS configuration: {e}")))?;
     let mut tls = StreamOwned::new(conn, tcp);
@@ -323,6 +353,56 @@ pub fn check_address(addr: SocketAddr, session: &Session) -> Result<Outcome, Fai
     tls.conn.send_close_notify();
     let _ = tls.flush();
     Ok(outcome)
+}
+
+/// The [`DaneVerifier`], noting the chain it is shown (for `audit`).
+#[derive(Debug)]
+struct Recording {
+    inner: DaneVerifier,
+    chain: Arc<Mutex<Vec<CertificateDer<'static>>>>,
+}
+
+impl ServerCertVerifier for Recording {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut chain = vec![end_entity.clone().into_owned()];
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        *self.chain.lock().unwrap_or_else(PoisonError::into_inner) = chain;
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.inner.requires_raw_public_keys()
+    }
 }
 
 /// The failure behind a handshake's I/O error: our verifier's [`dane::Error`], another TLS
