@@ -490,9 +490,7 @@ pub(crate) fn signature_validity(
 /// A 32-bit RRSIG time as the time nearest `now` with those low 32 bits (RFC 4034 §3.1.5:
 /// serial number arithmetic, RFC 1982).
 fn serial_time(serial: u32, now: SystemTime) -> SystemTime {
-    let now_secs = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now_secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     // The low 32 bits of now; the difference read as a signed 32-bit offset.
     let offset = i64::from(serial.wrapping_sub(now_secs as u32) as i32);
     let secs = i64::try_from(now_secs)
@@ -583,8 +581,14 @@ mod tests {
         assert_eq!(serial_time(1_799_913_600, now), at(1_799_913_600));
         // After 2106 the 32-bit field wraps: the time nearest now.
         let later = at(u64::from(u32::MAX) + 100);
-        assert_eq!(serial_time(1_000, later), at(u64::from(u32::MAX) + 1 + 1_000));
-        assert_eq!(serial_time(u32::MAX - 10, later), at(u64::from(u32::MAX) - 10));
+        assert_eq!(
+            serial_time(1_000, later),
+            at(u64::from(u32::MAX) + 1 + 1_000)
+        );
+        assert_eq!(
+            serial_time(u32::MAX - 10, later),
+            at(u64::from(u32::MAX) - 10)
+        );
         // Never before the epoch.
         assert_eq!(serial_time(u32::MAX, at(5)), UNIX_EPOCH);
     }

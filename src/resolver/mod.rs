@@ -203,6 +203,12 @@ impl<S: DnsSource> TlsaResolver<S> {
         }
     }
 
+    /// The source this resolver asks (for what its answers do not carry, such as
+    /// [`ValidatingSource::signature_validity`]).
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
     /// Sizes of the caches, for monitoring (each is bounded by
     /// [`CacheLimits::max_entries`], the pending lookups by the callers waiting).
     pub fn cache_stats(&self) -> CacheStats {

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use dane::resolver::hickory_proto;
 use dane::resolver::hickory_proto::rr::{Name, RecordType};
 use dane::resolver::{
-    DnsAnswer, DnsSource, LookupError, ServerSettings, TlsaResolver, TrustAnchor, TrustedAdSource,
-    ValidatingSource,
+    DnsAnswer, DnsSource, LookupError, ServerSettings, SignatureValidity, TlsaResolver,
+    TrustAnchor, TrustedAdSource, ValidatingSource,
 };
 
 use crate::args;
@@ -249,6 +249,22 @@ fn check_ds(tokens: &[&str]) -> Result<(), &'static str> {
 pub enum Source {
     Validating(ValidatingSource),
     TrustedAd(TrustedAdSource),
+}
+
+impl Source {
+    /// The validity window of the RRSIG over the `rtype` RRset at `name` (see
+    /// [`ValidatingSource::signature_validity`]): `None` when the RRset is not secure or,
+    /// with `--trust-ad`, the resolver sent no signature.
+    pub async fn signature_validity(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> std::result::Result<Option<SignatureValidity>, LookupError> {
+        match self {
+            Self::Validating(s) => s.signature_validity(name, rtype).await,
+            Self::TrustedAd(s) => s.signature_validity(name, rtype).await,
+        }
+    }
 }
 
 impl DnsSource for Source {

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod audit;
 mod connect;
 mod dns;
 mod generate;
@@ -56,6 +57,8 @@ Synopsis:
   danecheck smtp [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
                  [--smtp-port 25] [--connect IP:PORT] [--timeout SECS] [--ehlo NAME] [-v]
                  [--json] DOMAIN
+  danecheck audit [DNS options] [--smtp-port 25] [--connect IP:PORT] [--timeout SECS]
+                  [--ehlo NAME] [--warn-days 14] [--json] (DOMAIN | --https HOST[:PORT])
   danecheck --help
 
 DNS (tlsa, smtp, https without --tlsa): local validation from --trust-anchor (DS or DNSKEY
@@ -74,6 +77,7 @@ Exit status (https, smtp-connect, tlsa, smtp; verify exits 0, 1 or 2 only):
      or TLS without authentication because every record is unusable
   4  lookup or connection failure: bogus, SERVFAIL, DNS timeout, an unusable host, no
      address, a connection refused or timed out, an SMTP error before TLS
+  5  audit only: every address DANE-authenticated, but with warnings
   Over several hosts and addresses the worst counts: 1 over 4, 4 over 3, 3 over 0.";
 
 /// DANE (RFC 6698, 7671, 7672, 7673) checks: TLSA records, certificate chains, live TLS
@@ -115,6 +119,13 @@ enum Command {
     /// as a DANE SMTP client (RFC 7672) does.
     #[command(after_help = AFTER_HELP)]
     Smtp(smtp::Args),
+    /// Audit a DANE deployment before and after a certificate or key change: per MX host
+    /// (or --https server) and address the DNSSEC status of each step, the TLSA records, the
+    /// chain served and which records match it, then warnings with codes (no-rollover,
+    /// dane-ee-cert, ta-not-in-chain, no-sha256, unusable-record, addresses-disagree,
+    /// rrsig-expiring, cert-expiring, ttl-too-long). Exit status 5: verified, with warnings.
+    #[command(after_help = AFTER_HELP)]
+    Audit(audit::Args),
 }
 
 /// Exit status when every address was authenticated by DANE (for `verify`: the chain; for
@@ -161,6 +172,7 @@ fn main() -> ExitCode {
         Command::SmtpConnect(args) => connect::run_smtp(args),
         Command::Tlsa(args) => tlsa::run(args),
         Command::Smtp(args) => smtp::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
