@@ -287,6 +287,13 @@ _25._tcp.mx-mixed          T      mx-unusable:255.1.1
 _25._tcp.mx-mixed          T      mx-unusable:3.255.1
 _25._tcp.mx-mixed          T      mx-unusable:3.1.255
 _25._tcp.mx-mixed          T      mx-unusable:3.1.1
+; danecheck audit: DANE-EE of the full certificate (breaks on renewal), and only SHA2-512
+full                       MX     10 mx-full.secure.dane.test.
+mx-full                    A      127.0.0.1
+_25._tcp.mx-full           T      mx.secure:3.0.1
+sha512                     MX     10 mx-sha512.secure.dane.test.
+mx-sha512                  A      127.0.0.1
+_25._tcp.mx-sha512         T      mx.secure:3.1.2
 EOF
     ;;
     nsec3) cat <<'EOF'
@@ -725,6 +732,10 @@ secure   unusable.secure.dane.test                 MX    has=MX~10~mx-unusable\.
 secure   _25._tcp.mx-unusable.secure.dane.test     TLSA  tlsa=mx-unusable:255.1.1
 secure   mixed.secure.dane.test                    MX    has=MX~10~mx-mixed\.secure\.dane\.test\.
 secure   _25._tcp.mx-mixed.secure.dane.test        TLSA  tlsa=mx-unusable:255.1.1,mx-unusable:3.255.1,mx-unusable:3.1.255,mx-unusable:3.1.1
+secure   full.secure.dane.test                     MX    has=MX~10~mx-full\.secure\.dane\.test\.
+secure   _25._tcp.mx-full.secure.dane.test         TLSA  tlsa=mx.secure:3.0.1
+secure   sha512.secure.dane.test                   MX    has=MX~10~mx-sha512\.secure\.dane\.test\.
+secure   _25._tcp.mx-sha512.secure.dane.test       TLSA  tlsa=mx.secure:3.1.2
 # wildcards, NSEC (in the apex zone)
 secure   wild.dane.test                            MX    has=MX~10~mx\.wild\.dane\.test\.
 secure   mx.wild.dane.test                         A     has=^mx\.wild\.dane\.test\.~.*A~127\.0\.0\.1

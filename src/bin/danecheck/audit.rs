@@ -334,8 +334,8 @@ fn smtp_report(
     let mut code = EXIT_OK;
     for (target, signature) in plan.targets.iter().zip(signatures) {
         let mut host = plan_smtp_host(opts, target, signature)?;
-        code = worst(code, host.code);
         let (out, warnings, notes) = check_host(&mut host, opts, now);
+        code = worst(code, host.code);
         report.hosts.push(out);
         report.warnings.extend(warnings);
         report.notes.extend(notes);
@@ -1193,6 +1193,9 @@ fn record_matches(
     policy: &Policy,
     chain: &[CertificateDer<'static>],
 ) -> Vec<MatchOut> {
+    if chain.is_empty() {
+        return Vec::new();
+    }
     let now = UnixTime::now();
     tlsa.records()
         .iter()
