@@ -837,3 +837,53 @@ async fn key_cache_new_name_in_a_known_zone_costs_one_query() {
     assert_eq!(secure_records(&l), vec![T311]);
     assert_eq!(asked(&dns).len(), 4);
 }
+
+/// `ValidatingSource::signature_validity`: the window of the RRSIG that proved a secure
+/// RRset (the fixture signs from an hour ago to a day ahead), after a CNAME chain too;
+/// nothing for an insecure answer or a denial; an error for bogus data.
+#[tokio::test]
+async fn signature_validity_of_validated_rrsets() {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let dns = dns::start(zones()).await;
+    let source = ValidatingSource::new(
+        &settings(&dns),
+        &TrustAnchor::DnskeyText(dns.anchor_zone_file.clone()),
+    )
+    .unwrap();
+    let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = secs(SystemTime::now());
+    let name = |n: &str| dns::name(n);
+    let v = source
+        .signature_validity(&name("_25._tcp.mx.secure.dane.test."), RecordType::TLSA)
+        .await
+        .unwrap()
+        .expect("a secure RRset has a signature");
+    assert!(secs(v.inception).abs_diff(now - 3600) < 60, "{v:?}");
+    assert!(secs(v.expiration).abs_diff(now + 86_400) < 60, "{v:?}");
+    assert_eq!(v.original_ttl, 300);
+    assert_eq!(v.signer, name("secure.dane.test."));
+    // Through the CNAME alias.secure → mx.secure: the signature over the target's A RRset.
+    let through = source
+        .signature_validity(&name("alias.secure.dane.test."), RecordType::A)
+        .await
+        .unwrap()
+        .expect("the A RRset at the end of the chain is signed");
+    assert_eq!(through.signer, name("secure.dane.test."));
+    for (owner, rtype) in [
+        ("_25._tcp.mx.insecure.dane.test.", RecordType::TLSA),
+        ("_25._tcp.notlsa.secure.dane.test.", RecordType::TLSA),
+        ("_25._tcp.nodata.secure.dane.test.", RecordType::TLSA),
+    ] {
+        assert_eq!(
+            source.signature_validity(&name(owner), rtype).await,
+            Ok(None),
+            "{owner}"
+        );
+    }
+    assert_eq!(
+        source
+            .signature_validity(&name("_25._tcp.mx.bogus.dane.test."), RecordType::TLSA)
+            .await,
+        Err(LookupError::Bogus)
+    );
+}
