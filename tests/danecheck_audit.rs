@@ -632,6 +632,7 @@ fn usage_errors_exit_2() {
         vec!["audit", "--warn-days", "x", "example.org"],
         vec!["audit", "--warn-days", "-1", "example.org"],
         vec!["audit", "--https", "www.example.org", "example.org"],
+        vec!["audit", "--https", "www.example.org", "--smtp-port", "26"],
         vec!["audit", "--https", "192.0.2.1", "--resolver", "127.0.0.1:1"],
         vec!["audit", "--connect", "nowhere", "example.org"],
         vec!["audit", "--trust-ad", "example.org"],

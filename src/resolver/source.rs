@@ -385,6 +385,7 @@ impl TrustedAdSource {
         let response = self.raw_query(name, rtype).await?;
         match response.metadata.response_code {
             ResponseCode::NoError => {}
+            ResponseCode::NXDomain => return Ok(None),
             ResponseCode::ServFail => return Err(LookupError::ServFail),
             code => return Err(LookupError::Rcode(code.to_string())),
         }

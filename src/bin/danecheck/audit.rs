@@ -51,7 +51,7 @@ pub struct Args {
         long,
         value_name = "HOST[:PORT]",
         value_parser = args::target,
-        conflicts_with = "domain"
+        conflicts_with_all = ["domain", "smtp_port", "ehlo"]
     )]
     https: Option<Target>,
     /// The SMTP port: of the TLSA owner names `_PORT._tcp.MX` and of the connections.
