@@ -381,6 +381,36 @@ fn current_and_next_key_with_dane_ta_is_a_rollover() {
         run.stdout.ends_with("result: verified (exit status 0)\n"),
         "{run:?}"
     );
+    for line in [
+        "MX roll.secure.dane.test: secure: 10 mx-roll.secure.dane.test. (ttl ",
+        "  A mx-roll.secure.dane.test: secure: 127.0.0.1 (ttl ",
+        "  TLSA _25._tcp.mx-roll.secure.dane.test: secure: 3 record(s) (ttl ",
+        "  TLSA RRset _25._tcp.mx-roll.secure.dane.test: ttl ",
+        "    [1] 3 1 1 ",
+        "    record [1]: does not match\n",
+        "    chain 1: CN=Test Intermediate CA (issuer CN=Test Root CA; expires 2040-01-01T00:00:00Z",
+    ] {
+        assert!(run.stdout.contains(line), "{line:?}: {run:?}");
+    }
+    let run = audit(&[
+        "--warn-days",
+        "0",
+        "--connect",
+        &addr,
+        "ee.secure.dane.test",
+    ]);
+    assert_eq!(run.code, 5, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "\nwarnings: 1\n  [no-rollover] mx-ee.secure.dane.test (127.0.0.1:25): every record \
+             that matches depends on the current leaf key"
+        ),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.ends_with("result: warnings (exit status 5)\n"),
+        "{run:?}"
+    );
 }
 
 #[test]

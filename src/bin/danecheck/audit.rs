@@ -1545,7 +1545,16 @@ fn print_host(host: &HostOut) -> Result<()> {
     }
     say(head)?;
     for step in &host.steps {
-        say(format_args!("  {}", step.text))?;
+        match (step.rtype.as_str(), step.answer, host.tlsa.as_ref()) {
+            // The records are listed below, with their usability.
+            ("TLSA", Some("secure"), Some(_)) => say(format_args!(
+                "  TLSA {}: secure: {} record(s) (ttl {})",
+                step.name,
+                step.records.len(),
+                step.ttl.unwrap_or_default()
+            ))?,
+            _ => say(format_args!("  {}", step.text))?,
+        }
     }
     if let Some(t) = &host.tlsa {
         let mut line = format!("  TLSA RRset {}: ttl {}", t.owner, t.ttl);
@@ -1618,6 +1627,8 @@ fn print_host(host: &HostOut) -> Result<()> {
             match (m.usable, m.authenticates, m.error) {
                 (false, ..) => line.push_str(" (unusable)"),
                 (true, Some(true), _) => line.push_str(", authenticates"),
+                // A record that matches nothing authenticates nothing: no more to say.
+                (true, Some(false), Some("no-match")) if !m.matches => {}
                 (true, Some(false), Some(e)) => {
                     let _ = write!(line, ", does not authenticate ({e})");
                 }
