@@ -626,12 +626,23 @@ fn exit_statuses_without_dane_and_on_failures() {
     let f = fixture();
     let run = audit(&["--json", "insecure.dane.test"]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert_eq!(run.json()["hosts"][0]["status"], "opportunistic");
+    let j = run.json();
+    assert_eq!(j["hosts"][0]["status"], "opportunistic");
+    assert_eq!(j["hosts"][0]["addresses"][0]["address"], "127.0.0.1:25");
+    assert_eq!(j["hosts"][0]["addresses"][0]["verified"], Value::Null);
+    assert_eq!(
+        j["hosts"][0]["addresses"][0]["message"],
+        "no connection: DANE does not apply (opportunistic TLS)"
+    );
     let run = audit(&["--json", "bogus.dane.test"]);
     assert_eq!(run.code, 4, "{run:?}");
     let j = run.json();
     assert_eq!(j["status"], "lookup-failed");
     assert_eq!(j["hosts"][0]["error"], "bogus");
+    assert_eq!(
+        j["hosts"][0]["addresses"][0]["message"],
+        "no connection: the host is unusable (a lookup failed)"
+    );
     let run = audit(&["nxdomain-here.secure.dane.test"]);
     assert_eq!(run.code, 4, "{run:?}");
     // The impostor: a DANE failure (1).

@@ -286,6 +286,8 @@ struct Plan {
     session: Option<Session>,
     /// The addresses to connect to: (address shown, where to connect, secure).
     connect: Vec<(IpAddr, SocketAddr, bool)>,
+    /// Every address of the host, and whether its lookup was secure.
+    all: Vec<(IpAddr, bool)>,
     /// The exit status from DNS alone (0 when connections decide).
     code: u8,
     signature: Option<SignatureValidity>,
@@ -398,6 +400,7 @@ fn plan_smtp_host(
         policy: None,
         session: None,
         connect: Vec::new(),
+        all: Vec::new(),
         code: EXIT_OK,
         signature: None,
         ttl: 0,
@@ -460,6 +463,7 @@ fn plan_smtp_host(
     }
     plan.signature = signature_note(&mut plan.out, signature);
     plan.connect = addresses_to_connect(&all, target.port, opts.connect, plan.session.is_some());
+    plan.all = all;
     Ok(plan)
 }
 
@@ -599,6 +603,7 @@ fn https_report(opts: &Args, setup: &Setup, target: &Target, now: SystemTime) ->
         policy: None,
         session: None,
         connect: Vec::new(),
+        all: Vec::new(),
         code: EXIT_OK,
         signature: None,
         ttl: 0,
@@ -664,6 +669,7 @@ fn https_report(opts: &Args, setup: &Setup, target: &Target, now: SystemTime) ->
     // about DANE).
     let all: Vec<(IpAddr, bool)> = all.into_iter().map(|(ip, _)| (ip, true)).collect();
     plan.connect = addresses_to_connect(&all, port, opts.connect, plan.session.is_some());
+    plan.all = all;
     if plan.session.is_some() && plan.connect.is_empty() {
         plan.code = EXIT_LOOKUP_FAILED;
         plan.out.error = Some(
@@ -760,36 +766,37 @@ fn check_host(
         .iter()
         .map(|a| a.address.clone())
         .collect();
-    for step in &plan.out.steps {
-        if step.rtype != "A" && step.rtype != "AAAA" {
+    let tls_required = plan.session.is_some();
+    for &(ip, secure) in &plan.all {
+        let address = SocketAddr::new(ip, plan.out.port).to_string();
+        // `--connect` stands in for the secure addresses of a host where TLS is required.
+        if connected.contains(&address) || (opts.connect.is_some() && tls_required && secure) {
             continue;
         }
-        for ip in step.records.iter().filter_map(|r| r.parse::<IpAddr>().ok()) {
-            let address = SocketAddr::new(ip, plan.out.port).to_string();
-            if connected.contains(&address) || (opts.connect.is_some() && plan.session.is_some()) {
-                continue;
-            }
-            let secure = step.status == "secure";
-            if plan.session.is_some() && !secure && plan.out.status == "dane" {
-                // An insecure address of a DANE host: opportunistic TLS only there.
-                plan.code = worst(plan.code, EXIT_NO_DANE);
-            }
-            plan.out.addresses.push(AddressOut {
-                address,
-                connected_to: None,
-                secure,
-                verified: None,
-                usage: None,
-                selector: None,
-                matching: None,
-                record_index: None,
-                depth: None,
-                error: None,
-                message: Some("no connection: DANE does not apply here".to_owned()),
-                chain: Vec::new(),
-                matches: Vec::new(),
-            });
-        }
+        let message = if tls_required {
+            // An insecure address of a DANE host: opportunistic TLS only there.
+            plan.code = worst(plan.code, EXIT_NO_DANE);
+            "no connection: an insecure address, which DANE does not cover (RFC 7672 §2.2)"
+        } else if plan.out.status == "unusable" {
+            "no connection: the host is unusable (a lookup failed)"
+        } else {
+            "no connection: DANE does not apply (opportunistic TLS)"
+        };
+        plan.out.addresses.push(AddressOut {
+            address,
+            connected_to: None,
+            secure,
+            verified: None,
+            usage: None,
+            selector: None,
+            matching: None,
+            record_index: None,
+            depth: None,
+            error: None,
+            message: Some(message.to_owned()),
+            chain: Vec::new(),
+            matches: Vec::new(),
+        });
     }
     disagreement(&host, &seen, &mut warnings);
     dedupe(&mut warnings);
