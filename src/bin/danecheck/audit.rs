@@ -291,7 +291,6 @@ struct Plan {
     /// The exit status from DNS alone (0 when connections decide).
     code: u8,
     signature: Option<SignatureValidity>,
-    ttl: u32,
 }
 
 fn smtp_report(
@@ -403,10 +402,8 @@ fn plan_smtp_host(
         all: Vec::new(),
         code: EXIT_OK,
         signature: None,
-        ttl: 0,
     };
     let (lookup_ttl, malformed) = secure_tlsa(target.steps());
-    plan.ttl = lookup_ttl;
     match &target.status {
         DaneStatus::Required { tlsa, policy, sni } => {
             plan.out.tlsa_base = Some(sni.as_str().to_owned());
@@ -606,7 +603,6 @@ fn https_report(opts: &Args, setup: &Setup, target: &Target, now: SystemTime) ->
         all: Vec::new(),
         code: EXIT_OK,
         signature: None,
-        ttl: 0,
     };
     match tlsa {
         Ok(TlsaLookup::Secure {
@@ -625,7 +621,6 @@ fn https_report(opts: &Args, setup: &Setup, target: &Target, now: SystemTime) ->
                 ttl,
                 malformed,
             ));
-            plan.ttl = ttl;
             if records.has_usable(&policy) {
                 plan.out.status = "dane";
                 plan.session = Some(Session::new(

@@ -57,17 +57,18 @@ Synopsis:
   danecheck smtp [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
                  [--smtp-port 25] [--connect IP:PORT] [--timeout SECS] [--ehlo NAME] [-v]
                  [--json] DOMAIN
-  danecheck audit [DNS options] [--smtp-port 25] [--connect IP:PORT] [--timeout SECS]
-                  [--ehlo NAME] [--warn-days 14] [--json] (DOMAIN | --https HOST[:PORT])
+  danecheck audit [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
+                  [--smtp-port 25] [--connect IP:PORT] [--timeout SECS] [--ehlo NAME]
+                  [--warn-days 14] [--json] (DOMAIN | --https HOST[:PORT])
   danecheck --help
 
-DNS (tlsa, smtp, https without --tlsa): local validation from --trust-anchor (DS or DNSKEY
-  records; default: the IANA root), querying --resolver (default: the first nameserver of
-  /etc/resolv.conf, port 53); --trust-ad instead believes the AD bit of the validating
-  resolver --resolver, once it answers ZONE DNSKEY with AD=1 (--trust-ad-zone ZONE,
-  default: the root). -v prints each DNS step and its DNSSEC status on standard error.
+DNS (tlsa, smtp, audit, https without --tlsa): local validation from --trust-anchor (DS
+  or DNSKEY records; default: the IANA root), querying --resolver (default: the first
+  nameserver of /etc/resolv.conf, port 53); --trust-ad instead believes the AD bit of the
+  validating resolver --resolver, once it answers ZONE DNSKEY with AD=1 (--trust-ad-zone
+  ZONE, default: the root). -v prints each DNS step and its DNSSEC status on standard error.
 
-Exit status (https, smtp-connect, tlsa, smtp; verify exits 0, 1 or 2 only):
+Exit status (https, smtp-connect, tlsa, smtp, audit; verify exits 0, 1 or 2 only):
   0  DANE-authenticated: every address verified (verify: the chain; tlsa: a secure
      TLSA RRset with a usable record; generate and --help: done)
   1  DANE failure: usable records and a server that fails them (no match, a failed
@@ -119,11 +120,14 @@ enum Command {
     /// as a DANE SMTP client (RFC 7672) does.
     #[command(after_help = AFTER_HELP)]
     Smtp(smtp::Args),
-    /// Audit a DANE deployment before and after a certificate or key change: per MX host
-    /// (or --https server) and address the DNSSEC status of each step, the TLSA records, the
-    /// chain served and which records match it, then warnings with codes (no-rollover,
-    /// dane-ee-cert, ta-not-in-chain, no-sha256, unusable-record, addresses-disagree,
-    /// rrsig-expiring, cert-expiring, ttl-too-long). Exit status 5: verified, with warnings.
+    /// Audit a domain's DANE deployment (or an HTTPS server's) before and after a
+    /// certificate or key change, with warnings.
+    ///
+    /// Per MX host (or --https server) and address: the DNSSEC status of each step, the
+    /// TLSA records and their signature's expiry, the chain served and which records match
+    /// it; then warnings with codes (no-rollover, dane-ee-cert, ta-not-in-chain, no-sha256,
+    /// unusable-record, addresses-disagree, rrsig-expiring, cert-expiring, ttl-too-long).
+    /// Exit status 5: every address verified, with warnings.
     #[command(after_help = AFTER_HELP)]
     Audit(audit::Args),
 }
