@@ -24,6 +24,7 @@ mod output;
 mod smtp;
 mod starttls;
 mod tlsa;
+mod tlsrpt;
 mod verbose;
 mod verify;
 
@@ -55,7 +56,9 @@ Synopsis:
                  [--port 25] [--profile smtp|generic] [-v] [--json] HOST
   danecheck smtp [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
                  [--smtp-port 25] [--connect IP:PORT] [--timeout SECS] [--ehlo NAME] [-v]
-                 [--json] DOMAIN
+                 [--tlsrpt FILE [--tlsrpt-org NAME] [--tlsrpt-contact ADDR]] [--json] DOMAIN
+  danecheck tlsrpt [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
+                   [-v] [--json] DOMAIN
   danecheck --help
 
 DNS (tlsa, smtp, https without --tlsa): local validation from --trust-anchor (DS or DNSKEY
@@ -74,7 +77,9 @@ Exit status (https, smtp-connect, tlsa, smtp; verify exits 0, 1 or 2 only):
      or TLS without authentication because every record is unusable
   4  lookup or connection failure: bogus, SERVFAIL, DNS timeout, an unusable host, no
      address, a connection refused or timed out, an SMTP error before TLS
-  Over several hosts and addresses the worst counts: 1 over 4, 4 over 3, 3 over 0.";
+  Over several hosts and addresses the worst counts: 1 over 4, 4 over 3, 3 over 0.
+  tlsrpt: 0 one valid TLSRPTv1 record, 1 records that make no valid policy, 3 no
+  record, 4 lookup failure.";
 
 /// DANE (RFC 6698, 7671, 7672, 7673) checks: TLSA records, certificate chains, live TLS
 /// and SMTP servers, with DNSSEC lookups.
@@ -115,6 +120,10 @@ enum Command {
     /// as a DANE SMTP client (RFC 7672) does.
     #[command(after_help = AFTER_HELP)]
     Smtp(smtp::Args),
+    /// Show the SMTP TLS Reporting record (RFC 8460) at _smtp._tls.DOMAIN, with its
+    /// DNSSEC status: where reports about DOMAIN go.
+    #[command(after_help = AFTER_HELP)]
+    Tlsrpt(tlsrpt::Args),
 }
 
 /// Exit status when every address was authenticated by DANE (for `verify`: the chain; for
@@ -161,6 +170,7 @@ fn main() -> ExitCode {
         Command::SmtpConnect(args) => connect::run_smtp(args),
         Command::Tlsa(args) => tlsa::run(args),
         Command::Smtp(args) => smtp::run(args),
+        Command::Tlsrpt(args) => tlsrpt::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
