@@ -208,7 +208,7 @@ pub struct Failure {
     pub message: String,
     /// The RFC 8460 failure detail of a TLS session that failed (`None`: no TLS session
     /// took place, nothing to report).
-    pub report: Option<dane::tlsrpt::Failure>,
+    pub report: Option<Box<dane::tlsrpt::Failure>>,
 }
 
 impl Failure {
@@ -226,7 +226,7 @@ impl Failure {
             error: e.category(),
             tls_rpt: Some(e.tls_rpt_result()),
             message: e.to_string(),
-            report: Some(dane::tlsrpt::Failure::from_error(e)),
+            report: Some(Box::new(dane::tlsrpt::Failure::from_error(e))),
         }
     }
 
@@ -237,10 +237,10 @@ impl Failure {
             error: "tls-error",
             tls_rpt: Some(TlsRptResult::ValidationFailure),
             message: message.to_string(),
-            report: Some(dane::tlsrpt::Failure::new(
+            report: Some(Box::new(dane::tlsrpt::Failure::new(
                 TlsRptResult::ValidationFailure,
                 "tls-error",
-            )),
+            ))),
         }
     }
 
@@ -347,7 +347,7 @@ fn handshake_failure(e: &io::Error) -> Failure {
     }
     match tls {
         Some(tls) => Failure {
-            report: Some(dane::tlsrpt::Failure::from_rustls_error(tls)),
+            report: Some(Box::new(dane::tlsrpt::Failure::from_rustls_error(tls))),
             ..Failure::tls(format_args!("TLS handshake failed: {tls}"))
         },
         None if is_timeout(e) => Failure::new("timeout", "timed out in the TLS handshake"),

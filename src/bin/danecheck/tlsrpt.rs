@@ -177,7 +177,7 @@ impl Recorder {
         let policy = PolicyDetails::for_status(status, host);
         let failure = match result {
             Err(f) => match &f.report {
-                Some(failure) => Some(failure.clone()),
+                Some(failure) => Some((**failure).clone()),
                 // No TLS session took place (no connection, a timeout, an SMTP error
                 // before STARTTLS): nothing to report.
                 None => return,
