@@ -35,7 +35,15 @@ async fn main() -> Result<(), BoxError> {
             let (envelope, email) = (envelope.clone(), email.clone());
             let helo = ClientId::Domain("client.invalid".to_owned());
             let result = tokio::task::spawn_blocking(move || {
-                lettre_post_handshake::deliver(addr, sni.as_str(), &tlsa, &policy, &helo, &envelope, email.as_bytes())
+                lettre_post_handshake::deliver(
+                    addr,
+                    sni.as_str(),
+                    &tlsa,
+                    &policy,
+                    &helo,
+                    &envelope,
+                    email.as_bytes(),
+                )
             })
             .await?;
             match result {

@@ -18,7 +18,8 @@ async fn main() -> Result<(), BoxError> {
     };
     let body = format!("From: <{from}>\r\nTo: <{to}>\r\nSubject: DANE test\r\n\r\nHello.\r\n");
     let message = Message::new(from.as_str(), [to.as_str()], body.into_bytes());
-    let report = mail_send_mx::deliver(&local_resolver()?, domain, 25, "client.invalid", &message).await?;
+    let report =
+        mail_send_mx::deliver(&local_resolver()?, domain, 25, "client.invalid", &message).await?;
     for line in &report.log {
         println!("{line}");
     }

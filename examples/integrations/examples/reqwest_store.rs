@@ -14,7 +14,10 @@ use dane_integrations::{BoxError, local_resolver, reqwest_store};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let urls: Vec<reqwest::Url> = std::env::args().skip(1).map(|u| u.parse()).collect::<Result<_, _>>()?;
+    let urls: Vec<reqwest::Url> = std::env::args()
+        .skip(1)
+        .map(|u| u.parse())
+        .collect::<Result<_, _>>()?;
     let mut hosts = Vec::new();
     for url in &urls {
         let host = url.host_str().ok_or("URL without a host")?;
@@ -27,7 +30,10 @@ async fn main() -> Result<(), BoxError> {
         match client.get(url.clone()).send().await {
             Ok(response) => {
                 let host = url.host_str().unwrap_or_default();
-                let how = store.outcome(host).map(|o| o.to_string()).unwrap_or_default();
+                let how = store
+                    .outcome(host)
+                    .map(|o| o.to_string())
+                    .unwrap_or_default();
                 println!("{url}: {} ({how})", response.status());
             }
             Err(e) => println!("{url}: {e}"),

@@ -81,13 +81,21 @@ impl<S, T: Clone> DaneConnector<S, T> {
     /// The store for `port`, if a connection to that port was made (to read a host's
     /// [`outcome`](TlsaStore::outcome) for a log line).
     pub fn store(&self, port: u16) -> Option<Arc<TlsaStore>> {
-        let ports = self.inner.ports.lock().unwrap_or_else(PoisonError::into_inner);
+        let ports = self
+            .inner
+            .ports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         ports.get(&port).map(|(store, _)| store.clone())
     }
 
     /// The store and connector for `port`, made on first use.
     fn for_port(&self, port: u16) -> Result<(Arc<TlsaStore>, HttpsConnector<T>), BoxError> {
-        let mut ports = self.inner.ports.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut ports = self
+            .inner
+            .ports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = ports.get(&port) {
             return Ok(entry.clone());
         }
@@ -137,7 +145,11 @@ where
             };
             let (store, mut https) = this.for_port(port)?;
             {
-                let mut stored = this.inner.stored.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut stored = this
+                    .inner
+                    .stored
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 let data = (records, base);
                 if stored.get(&(port, host.clone())) != Some(&data) {
                     let (records, base) = data.clone();

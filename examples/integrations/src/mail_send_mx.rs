@@ -89,11 +89,15 @@ pub async fn deliver<S: DnsSource>(
                 all
             }
             DaneStatus::Unusable(e) => {
-                report.log.push(format!("{host}: skipped, lookup failed: {e}"));
+                report
+                    .log
+                    .push(format!("{host}: skipped, lookup failed: {e}"));
                 continue;
             }
             other => {
-                report.log.push(format!("{host}: skipped, {}", other.label()));
+                report
+                    .log
+                    .push(format!("{host}: skipped, {}", other.label()));
                 continue;
             }
         };
@@ -127,7 +131,12 @@ pub async fn deliver<S: DnsSource>(
 }
 
 /// One SMTP session to `addr`; the description of its TLS on success.
-async fn attempt(addr: SocketAddr, tls: Tls, helo: &str, message: &Message<'_>) -> Result<String, BoxError> {
+async fn attempt(
+    addr: SocketAddr,
+    tls: Tls,
+    helo: &str,
+    message: &Message<'_>,
+) -> Result<String, BoxError> {
     let mut client = SmtpClient::connect(addr, TIMEOUT).await?;
     let greeting = client.read().await?;
     if !(200..300).contains(&greeting.code) {
@@ -169,10 +178,18 @@ async fn start_tls(
     connector: &TlsConnector,
     sni: &str,
 ) -> Result<SmtpClient<tokio_rustls::client::TlsStream<TcpStream>>, BoxError> {
-    client
-        .start_tls(connector, sni)
-        .await
-        .map_err(|e| format!("TLS handshake failed: {e}").into())
+    client.start_tls(connector, sni).await.map_err(|e| {
+        // A DANE refusal travels inside rustls' `InvalidCertificate(Other(..))`: log the
+        // crate's error and its stable category (also the TLS-RPT failure reason).
+        if let mail_send::Error::Tls(tls) = &e
+            && let rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) =
+                &**tls
+            && let Some(dane) = other.0.downcast_ref::<dane::Error>()
+        {
+            return format!("DANE failure: {dane} [{}]", dane.category()).into();
+        }
+        format!("TLS handshake failed: {e}").into()
+    })
 }
 
 async fn send<T>(client: &mut SmtpClient<T>, message: &Message<'_>) -> Result<(), BoxError>

@@ -58,5 +58,8 @@ pub fn client(
 ) -> Result<reqwest::Client, BoxError> {
     let verifier = DaneVerifier::with_store(store, provider());
     let config = verifier.client_config()?;
-    Ok(builder.use_preconfigured_tls(config).https_only(true).build()?)
+    Ok(builder
+        .use_preconfigured_tls(config)
+        .https_only(true)
+        .build()?)
 }

@@ -44,7 +44,9 @@ pub async fn get<S: DnsSource>(
     // -- 3. connect as with any rustls config (the ServerName is also the SNI)
     let connector = TlsConnector::from(Arc::new(config));
     let tcp = TcpStream::connect(addr).await?;
-    let mut tls = connector.connect(ServerName::try_from(host.to_owned())?, tcp).await?;
+    let mut tls = connector
+        .connect(ServerName::try_from(host.to_owned())?, tcp)
+        .await?;
     // -- end of the DANE part
 
     let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");

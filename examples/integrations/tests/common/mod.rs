@@ -29,9 +29,10 @@ impl Identity {
     /// A P-256 self-signed certificate for `names`.
     pub fn new(names: &[&str]) -> Self {
         let key = rcgen::KeyPair::generate().unwrap();
-        let params =
-            rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
-                .unwrap();
+        let params = rcgen::CertificateParams::new(
+            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+        )
+        .unwrap();
         let cert = params.self_signed(&key).unwrap();
         Self {
             chain: vec![cert.der().clone()],
@@ -41,8 +42,13 @@ impl Identity {
 
     /// The DANE-EE SPKI SHA2-256 record (`3 1 1 <hex>`) of the certificate.
     pub fn tlsa(&self) -> Tlsa {
-        Tlsa::from_certificate(&self.chain[0], CertUsage::DaneEe, Selector::Spki, Matching::Sha256)
-            .unwrap()
+        Tlsa::from_certificate(
+            &self.chain[0],
+            CertUsage::DaneEe,
+            Selector::Spki,
+            Matching::Sha256,
+        )
+        .unwrap()
     }
 
     fn acceptor(&self) -> TlsAcceptor {
@@ -50,7 +56,10 @@ impl Identity {
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
-            .with_single_cert(self.chain.clone(), PrivateKeyDer::Pkcs8(self.key.clone_key()))
+            .with_single_cert(
+                self.chain.clone(),
+                PrivateKeyDer::Pkcs8(self.key.clone_key()),
+            )
             .unwrap();
         TlsAcceptor::from(Arc::new(config))
     }
@@ -141,14 +150,18 @@ impl Smtp {
 
     /// Whether a message was accepted over TLS.
     pub fn got_message_over_tls(&self) -> bool {
-        self.transcript().iter().any(|l| l.starts_with("TLS MESSAGE"))
+        self.transcript()
+            .iter()
+            .any(|l| l.starts_with("TLS MESSAGE"))
     }
 
     /// Whether any mail transaction started (over TLS or not).
     pub fn saw_mail_from(&self) -> bool {
-        self.transcript()
-            .iter()
-            .any(|l| l.trim_start_matches("TLS ").to_ascii_uppercase().starts_with("MAIL FROM"))
+        self.transcript().iter().any(|l| {
+            l.trim_start_matches("TLS ")
+                .to_ascii_uppercase()
+                .starts_with("MAIL FROM")
+        })
     }
 }
 
@@ -195,7 +208,9 @@ async fn smtp_dialogue<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                     lines += 1;
                 }
-                log.lock().unwrap().push(format!("{prefix}MESSAGE {lines} lines"));
+                log.lock()
+                    .unwrap()
+                    .push(format!("{prefix}MESSAGE {lines} lines"));
                 b"250 2.0.0 queued\r\n"
             }
             "QUIT" => {
@@ -277,26 +292,81 @@ impl Lab {
             z.add_str(zone, owner, 300, rtype, data);
         };
         add("secure", "www", RecordType::A, "127.0.0.1");
-        add("secure", &format!("_{}._tcp.www", https.addr.port()), RecordType::TLSA, &real);
+        add(
+            "secure",
+            &format!("_{}._tcp.www", https.addr.port()),
+            RecordType::TLSA,
+            &real,
+        );
         let other_record = other.tlsa().to_string();
-        add("secure", &format!("_{}._tcp.www", https_other.addr.port()), RecordType::TLSA, &other_record);
-        add("secure", &format!("_{}._tcp.www", https_impostor.addr.port()), RecordType::TLSA, &real);
+        add(
+            "secure",
+            &format!("_{}._tcp.www", https_other.addr.port()),
+            RecordType::TLSA,
+            &other_record,
+        );
+        add(
+            "secure",
+            &format!("_{}._tcp.www", https_impostor.addr.port()),
+            RecordType::TLSA,
+            &real,
+        );
         add("secure", "nodane", RecordType::A, "127.0.0.1");
         add("secure", "mx1", RecordType::A, "127.0.0.2");
         add("secure", "mx2", RecordType::A, "127.0.0.1");
         add("secure", "mx3", RecordType::A, "127.0.0.1");
-        add("secure", &format!("_{smtp_port}._tcp.mx1"), RecordType::TLSA, &real);
-        add("secure", &format!("_{smtp_port}._tcp.mx2"), RecordType::TLSA, &real);
+        add(
+            "secure",
+            &format!("_{smtp_port}._tcp.mx1"),
+            RecordType::TLSA,
+            &real,
+        );
+        add(
+            "secure",
+            &format!("_{smtp_port}._tcp.mx2"),
+            RecordType::TLSA,
+            &real,
+        );
         let unusable = "255 1 1 8bd1da95272f7fa4ffb24137fc0ed03aae67e5c4d8b3c50734e1050a7920b922";
-        add("secure", &format!("_{smtp_port}._tcp.mx3"), RecordType::TLSA, unusable);
+        add(
+            "secure",
+            &format!("_{smtp_port}._tcp.mx3"),
+            RecordType::TLSA,
+            unusable,
+        );
         add("secure", "mail", RecordType::MX, "10 mx1.secure.dane.test.");
         add("secure", "mail", RecordType::MX, "20 mx2.secure.dane.test.");
-        add("secure", "impostor", RecordType::MX, "10 mx1.secure.dane.test.");
-        add("secure", "unusable", RecordType::MX, "10 mx3.secure.dane.test.");
-        add("secure", "withbogus", RecordType::MX, "10 mx.bogus.dane.test.");
-        add("secure", "withbogus", RecordType::MX, "20 mx2.secure.dane.test.");
+        add(
+            "secure",
+            "impostor",
+            RecordType::MX,
+            "10 mx1.secure.dane.test.",
+        );
+        add(
+            "secure",
+            "unusable",
+            RecordType::MX,
+            "10 mx3.secure.dane.test.",
+        );
+        add(
+            "secure",
+            "withbogus",
+            RecordType::MX,
+            "10 mx.bogus.dane.test.",
+        );
+        add(
+            "secure",
+            "withbogus",
+            RecordType::MX,
+            "20 mx2.secure.dane.test.",
+        );
         add("bogus", "mx", RecordType::A, "127.0.0.1");
-        add("bogus", &format!("_{smtp_port}._tcp.mx"), RecordType::TLSA, &real);
+        add(
+            "bogus",
+            &format!("_{smtp_port}._tcp.mx"),
+            RecordType::TLSA,
+            &real,
+        );
 
         let dns = dns::start(z).await;
         let settings = ServerSettings {
@@ -306,7 +376,9 @@ impl Lab {
             recursion_desired: false,
         };
         let anchor = TrustAnchor::DnskeyText(dns.anchor_zone_file.clone());
-        let resolver = Arc::new(TlsaResolver::new(ValidatingSource::new(&settings, &anchor).unwrap()));
+        let resolver = Arc::new(TlsaResolver::new(
+            ValidatingSource::new(&settings, &anchor).unwrap(),
+        ));
         Self {
             dns,
             resolver,
