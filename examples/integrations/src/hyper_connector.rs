@@ -47,11 +47,14 @@ pub struct DaneConnector<S, T> {
     inner: Arc<Inner<S, T>>,
 }
 
+/// One port's store (keyed by host) and the hyper-rustls connector that uses it.
+type PortConnector<T> = (Arc<TlsaStore>, HttpsConnector<T>);
+
 struct Inner<S, T> {
     resolver: Arc<TlsaResolver<S>>,
     tcp: T,
     /// Per port: the store (keyed by host) and the hyper-rustls connector using it.
-    ports: Mutex<HashMap<u16, (Arc<TlsaStore>, HttpsConnector<T>)>>,
+    ports: Mutex<HashMap<u16, PortConnector<T>>>,
     /// What each store holds per host, so that an unchanged lookup does not replace the
     /// entry (replacing it forgets the host's TLS sessions).
     stored: Mutex<HashMap<(u16, String), (TlsaSet, ReferenceName)>>,
@@ -90,7 +93,7 @@ impl<S, T: Clone> DaneConnector<S, T> {
     }
 
     /// The store and connector for `port`, made on first use.
-    fn for_port(&self, port: u16) -> Result<(Arc<TlsaStore>, HttpsConnector<T>), BoxError> {
+    fn for_port(&self, port: u16) -> Result<PortConnector<T>, BoxError> {
         let mut ports = self
             .inner
             .ports
