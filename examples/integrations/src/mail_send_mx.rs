@@ -25,6 +25,8 @@
 //! - The addresses of a `Required` target's insecure lookups are not covered by DANE; this
 //!   example skips them (Postfix would try them with opportunistic TLS).
 //! - A failed MX lookup (`smtp_targets` returns `Err`) defers the whole domain.
+//! - Here every failure moves on to the next host; a real MTA stops at a permanent (5xx)
+//!   rejection of the message and defers on the rest, as RFC 5321 says.
 
 use std::net::SocketAddr;
 use std::time::Duration;
