@@ -207,6 +207,43 @@ fn fixture() -> &'static Fixture {
         // expired.dane.test: every signature expired, the MX RRset too.
         add("expired", "@", RecordType::MX, "10 mx.expired.dane.test.");
         add("expired", "mx", RecordType::A, "127.0.0.1");
+        // TLS reporting records (RFC 8460 §3): valid, invalid (no rua), two records.
+        let txt = |text: &str| {
+            hickory_proto::rr::RData::TXT(hickory_proto::rr::rdata::TXT::new(vec![text.to_owned()]))
+        };
+        z.add(
+            "secure",
+            "_smtp._tls.mx",
+            300,
+            txt(
+                "v=TLSRPTv1; rua=mailto:tlsrpt@secure.dane.test,https://report.secure.dane.test/v1",
+            ),
+        );
+        z.add("secure", "_smtp._tls.mx-impostor", 300, txt("v=TLSRPTv1;"));
+        z.add(
+            "secure",
+            "_smtp._tls.www",
+            300,
+            txt("v=TLSRPTv1; rua=mailto:a@secure.dane.test"),
+        );
+        z.add(
+            "secure",
+            "_smtp._tls.www",
+            300,
+            txt("v=TLSRPTv1; rua=mailto:b@secure.dane.test"),
+        );
+        z.add(
+            "insecure",
+            "_smtp._tls.mx",
+            300,
+            txt("v=TLSRPTv1; rua=mailto:tlsrpt@insecure.dane.test"),
+        );
+        z.add(
+            "expired",
+            "_smtp._tls.mx",
+            300,
+            txt("v=TLSRPTv1; rua=mailto:x@expired.dane.test"),
+        );
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -754,6 +791,159 @@ fn smtp_connect_uses_production_names() {
         local(f, "smtp", &ds, &["--connect", bad, "secure.dane.test"])
             .assert_input_error(&format!("--connect {bad}"));
     }
+}
+
+// ------------------------------------------------------------------- TLS reporting
+
+/// `tlsrpt DOMAIN`: the RFC 8460 §3 record with its DNSSEC status, and an exit status per
+/// case (0 valid, 1 no valid policy, 3 none, 4 lookup failure).
+#[test]
+fn tlsrpt_shows_the_reporting_record() {
+    let f = fixture();
+    let dir = TempDir::new("tlsrpt-record");
+    let [(_, dnskey), (_, ds)] = anchors(f, &dir);
+    for anchor in [&dnskey, &ds] {
+        local(f, "tlsrpt", anchor, &["mx.secure.dane.test"]).assert_line(
+            0,
+            "_smtp._tls.mx.secure.dane.test: secure: v=TLSRPTv1; reports to \
+             mailto:tlsrpt@secure.dane.test, https://report.secure.dane.test/v1",
+        );
+    }
+    local(f, "tlsrpt", &ds, &["mx.insecure.dane.test"]).assert_line(
+        0,
+        "_smtp._tls.mx.insecure.dane.test: insecure: v=TLSRPTv1; reports to \
+         mailto:tlsrpt@insecure.dane.test",
+    );
+    let run = local(f, "tlsrpt", &ds, &["--json", "mx.secure.dane.test"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let j = run.json();
+    assert_eq!(j["dnssec"], "secure", "{run:?}");
+    assert_eq!(j["valid"], true, "{run:?}");
+    assert_eq!(j["rua"][1], "https://report.secure.dane.test/v1", "{run:?}");
+    // No rua, two records: no valid policy (1).
+    for host in ["mx-impostor.secure.dane.test", "www.secure.dane.test"] {
+        let run = local(f, "tlsrpt", &ds, &[host]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stdout
+                .contains(": secure: no usable reporting policy: "),
+            "{run:?}"
+        );
+    }
+    // No record (3), a bogus (expired) record (4).
+    let run = local(f, "tlsrpt", &ds, &["notlsa.secure.dane.test"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let run = local(f, "tlsrpt", &ds, &["--json", "mx.expired.dane.test"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.json()["dnssec"], "error", "{run:?}");
+}
+
+/// `smtp --tlsrpt FILE`: the run's sessions as RFC 8460 reports, one per policy domain.
+#[test]
+fn smtp_writes_the_runs_tls_report() {
+    let f = fixture();
+    let dir = TempDir::new("smtp-tlsrpt");
+    let [_, (_, ds)] = anchors(f, &dir);
+    let file = dir.path("report.json");
+    let file = file.as_str();
+    let read = || -> Vec<Value> {
+        let text = std::fs::read_to_string(file).unwrap();
+        serde_json::from_str::<Value>(&text)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let good = f.good.addr.to_string();
+    let impostor = f.impostor.addr.to_string();
+
+    // A verified session: one tlsa policy for the MX host, one success.
+    let run = local(
+        f,
+        "smtp",
+        &ds,
+        &[
+            "--connect",
+            &good,
+            "--tlsrpt",
+            file,
+            "--tlsrpt-org",
+            "Example Org",
+            "secure.dane.test",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let reports = read();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let r = &reports[0];
+    assert_eq!(r["organization-name"], "Example Org");
+    let p = &r["policies"][0];
+    assert_eq!(p["policy"]["policy-type"], "tlsa");
+    assert_eq!(p["policy"]["policy-domain"], "mx.secure.dane.test");
+    assert_eq!(p["policy"]["policy-string"].as_array().unwrap().len(), 2);
+    assert_eq!(p["summary"]["total-successful-session-count"], 1);
+    assert_eq!(p["summary"]["total-failure-session-count"], 0);
+
+    // An impostor: a failure with the DANE error's result type and reason code.
+    let run = local(
+        f,
+        "smtp",
+        &ds,
+        &["--connect", &impostor, "--tlsrpt", file, "secure.dane.test"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let reports = read();
+    let p = &reports[0]["policies"][0];
+    assert_eq!(p["summary"]["total-failure-session-count"], 1);
+    let d = &p["failure-details"][0];
+    assert_eq!(
+        d["result-type"],
+        dane::Error::NoMatch.tls_rpt_result().as_str()
+    );
+    assert_eq!(d["failure-reason-code"], dane::Error::NoMatch.category());
+    assert_eq!(d["receiving-ip"], "127.0.0.1");
+
+    // A bogus TLSA RRset beside a DANE host: two policy domains; the bogus host's session
+    // is a dnssec-invalid failure.
+    let run = local(
+        f,
+        "smtp",
+        &ds,
+        &["--tlsrpt", file, "multi.secure.dane.test"],
+    );
+    let reports = read();
+    let domains: Vec<&str> = reports
+        .iter()
+        .map(|r| {
+            r["policies"][0]["policy"]["policy-domain"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        domains.contains(&"mx.bogus.dane.test"),
+        "{run:?} {reports:?}"
+    );
+    let bogus = reports
+        .iter()
+        .find(|r| r["policies"][0]["policy"]["policy-domain"] == "mx.bogus.dane.test")
+        .unwrap();
+    assert_eq!(
+        bogus["policies"][0]["failure-details"][0]["result-type"], "dnssec-invalid",
+        "{reports:?}"
+    );
+    // A failed MX lookup: one failure under the domain.
+    let run = local(f, "smtp", &ds, &["--tlsrpt", file, "expired.dane.test"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let reports = read();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(
+        reports[0]["policies"][0]["policy"]["policy-domain"],
+        "expired.dane.test"
+    );
+    // Options of the report without --tlsrpt are a usage error.
+    let run = local(f, "smtp", &ds, &["--tlsrpt-org", "X", "secure.dane.test"]);
+    assert_eq!(run.code, 2, "{run:?}");
 }
 
 /// `https --connect`: `_443._tcp.<host>` looked up, the test server connected to.

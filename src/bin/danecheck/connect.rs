@@ -210,6 +210,9 @@ pub struct Failure {
     /// The RFC 8460 result type, when there is one.
     pub tls_rpt: Option<TlsRptResult>,
     pub message: String,
+    /// The RFC 8460 failure detail of a TLS session that failed (`None`: no TLS session
+    /// took place, nothing to report).
+    pub report: Option<Box<dane::tlsrpt::Failure>>,
 }
 
 impl Failure {
@@ -218,6 +221,7 @@ impl Failure {
             error,
             tls_rpt: None,
             message: message.to_string(),
+            report: None,
         }
     }
 
@@ -226,6 +230,7 @@ impl Failure {
             error: e.category(),
             tls_rpt: Some(e.tls_rpt_result()),
             message: e.to_string(),
+            report: Some(Box::new(dane::tlsrpt::Failure::from_error(e))),
         }
     }
 
@@ -236,6 +241,10 @@ impl Failure {
             error: "tls-error",
             tls_rpt: Some(TlsRptResult::ValidationFailure),
             message: message.to_string(),
+            report: Some(Box::new(dane::tlsrpt::Failure::new(
+                TlsRptResult::ValidationFailure,
+                "tls-error",
+            ))),
         }
     }
 
@@ -417,7 +426,10 @@ fn handshake_failure(e: &io::Error) -> Failure {
         return Failure::dane(dane);
     }
     match tls {
-        Some(tls) => Failure::tls(format_args!("TLS handshake failed: {tls}")),
+        Some(tls) => Failure {
+            report: Some(Box::new(dane::tlsrpt::Failure::from_rustls_error(tls))),
+            ..Failure::tls(format_args!("TLS handshake failed: {tls}"))
+        },
         None if is_timeout(e) => Failure::new("timeout", "timed out in the TLS handshake"),
         None if e.kind() == io::ErrorKind::UnexpectedEof => {
             Failure::tls("the server closed the connection during the TLS handshake")

@@ -25,6 +25,7 @@ mod output;
 mod smtp;
 mod starttls;
 mod tlsa;
+mod tlsrpt;
 mod verbose;
 mod verify;
 
@@ -56,7 +57,9 @@ Synopsis:
                  [--port 25] [--profile smtp|generic] [-v] [--json] HOST
   danecheck smtp [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
                  [--smtp-port 25] [--connect IP:PORT] [--timeout SECS] [--ehlo NAME] [-v]
-                 [--json] DOMAIN
+                 [--tlsrpt FILE [--tlsrpt-org NAME] [--tlsrpt-contact ADDR]] [--json] DOMAIN
+  danecheck tlsrpt [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
+                   [-v] [--json] DOMAIN
   danecheck audit [--resolver IP:PORT] [--trust-anchor FILE | --trust-ad] [--no-recursion]
                   [--smtp-port 25] [--connect IP:PORT] [--timeout SECS] [--ehlo NAME]
                   [--warn-days 14] [--json] (DOMAIN | --https HOST[:PORT])
@@ -79,7 +82,9 @@ Exit status (https, smtp-connect, tlsa, smtp, audit; verify exits 0, 1 or 2 only
   4  lookup or connection failure: bogus, SERVFAIL, DNS timeout, an unusable host, no
      address, a connection refused or timed out, an SMTP error before TLS
   5  audit only: every address DANE-authenticated, but with warnings
-  Over several hosts and addresses the worst counts: 1 over 4, 4 over 3, 3 over 0.";
+  Over several hosts and addresses the worst counts: 1 over 4, 4 over 3, 3 over 0.
+  tlsrpt: 0 one valid TLSRPTv1 record, 1 records that make no valid policy, 3 no
+  record, 4 lookup failure.";
 
 /// DANE (RFC 6698, 7671, 7672, 7673) checks: TLSA records, certificate chains, live TLS
 /// and SMTP servers, with DNSSEC lookups.
@@ -120,6 +125,10 @@ enum Command {
     /// as a DANE SMTP client (RFC 7672) does.
     #[command(after_help = AFTER_HELP)]
     Smtp(smtp::Args),
+    /// Show the SMTP TLS Reporting record (RFC 8460) at _smtp._tls.DOMAIN, with its
+    /// DNSSEC status: where reports about DOMAIN go.
+    #[command(after_help = AFTER_HELP)]
+    Tlsrpt(tlsrpt::Args),
     /// Audit a domain's DANE deployment (or an HTTPS server's) before and after a
     /// certificate or key change, with warnings.
     ///
@@ -176,6 +185,7 @@ fn main() -> ExitCode {
         Command::SmtpConnect(args) => connect::run_smtp(args),
         Command::Tlsa(args) => tlsa::run(args),
         Command::Smtp(args) => smtp::run(args),
+        Command::Tlsrpt(args) => tlsrpt::run(args),
         Command::Audit(args) => audit::run(args),
     };
     match result {

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use dane::resolver::{DaneStatus, LookupError, Target};
@@ -14,6 +15,7 @@ use crate::args::{self, DEFAULT_EHLO};
 use crate::connect::{Failure, Protocol, Session, check_address, outcome_status};
 use crate::dns::{DnsArgs, Failed, Setup, block_on, describe, resolver};
 use crate::output::{self, SmtpLine};
+use crate::tlsrpt::Recorder;
 use crate::verbose::{Trace, show};
 use crate::{EXIT_LOOKUP_FAILED, EXIT_NO_DANE, EXIT_OK, Result, say, worst};
 
@@ -41,12 +43,46 @@ pub struct Args {
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+    /// Write the SMTP TLS Reporting (RFC 8460) reports of this run to FILE: a JSON array
+    /// with one report per policy domain (a DANE host's TLSA base domain, or the domain
+    /// itself for a failed MX lookup), one session per connection made or per address of a
+    /// host whose lookups failed. Hosts without DANE are not connected to: no session.
+    #[arg(long, value_name = "FILE")]
+    tlsrpt: Option<PathBuf>,
+    /// The report's organization-name.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "danecheck",
+        requires = "tlsrpt"
+    )]
+    tlsrpt_org: String,
+    /// The report's contact-info.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "postmaster@localhost",
+        requires = "tlsrpt"
+    )]
+    tlsrpt_contact: String,
     /// The mail (next-hop) domain.
     #[arg(value_name = "DOMAIN", value_parser = args::name)]
     domain: ReferenceName,
 }
 
 pub fn run(opts: &Args) -> Result<u8> {
+    let recorder = opts
+        .tlsrpt
+        .clone()
+        .map(|file| Recorder::new(file, &opts.tlsrpt_org, &opts.tlsrpt_contact));
+    let code = check(opts, recorder.as_ref())?;
+    if let Some(recorder) = &recorder {
+        recorder.write()?;
+    }
+    Ok(code)
+}
+
+fn check(opts: &Args, recorder: Option<&Recorder>) -> Result<u8> {
     let domain = opts.domain.as_str();
     let setup = Setup::new(&opts.dns)?;
     let trace = Trace::new(opts.verbose);
@@ -62,6 +98,9 @@ pub fn run(opts: &Args) -> Result<u8> {
     let plan = match plan {
         Ok(plan) => plan,
         Err(failed) => {
+            if let (Some(r), Failed::Lookup(e)) = (recorder, &failed) {
+                r.lookup_failed(domain, e);
+            }
             if let Failed::Anchor(why) = &failed {
                 trace.line(why);
             } else {
@@ -120,7 +159,7 @@ pub fn run(opts: &Args) -> Result<u8> {
             trace.step(step);
         }
         trace_decision(trace, target);
-        let (target_code, lines) = check_target(target, opts, trace)?;
+        let (target_code, lines) = check_target(target, opts, trace, recorder)?;
         code = worst(code, target_code);
         for l in &lines {
             if opts.json {
@@ -166,7 +205,12 @@ fn trace_decision(trace: Trace, target: &Target) {
 }
 
 /// The lines of one MX host and their worst exit status.
-fn check_target(target: &Target, opts: &Args, trace: Trace) -> Result<(u8, Vec<Line>)> {
+fn check_target(
+    target: &Target,
+    opts: &Args,
+    trace: Trace,
+    recorder: Option<&Recorder>,
+) -> Result<(u8, Vec<Line>)> {
     let host = show(&target.host);
     let line = |address: Option<SocketAddr>, status, result| Line {
         host: host.clone(),
@@ -229,6 +273,9 @@ fn check_target(target: &Target, opts: &Args, trace: Trace) -> Result<(u8, Vec<L
                     session.server_name()
                 ));
                 let result = check_address(addr, &session);
+                if let Some(r) = recorder {
+                    r.connected(&target.status, &host, addr, &result);
+                }
                 code = worst(code, outcome_status(&result));
                 lines.push(line(Some(addr), status, LineResult::Connected(result)));
             }
@@ -245,6 +292,9 @@ fn check_target(target: &Target, opts: &Args, trace: Trace) -> Result<(u8, Vec<L
                 addrs.push(None);
             }
             for addr in addrs {
+                if let Some(r) = recorder {
+                    r.unusable(&host, e, addr.map(|a| a.ip()));
+                }
                 let result = LineResult::Unusable {
                     category: e.category(),
                     short: describe(e),

@@ -48,6 +48,7 @@ pub fn starttls(tcp: &TcpStream, ehlo: &str) -> Result<(), Failure> {
             error: "starttls-not-supported",
             tls_rpt: Some(TlsRptResult::StarttlsNotSupported),
             message: "the server does not offer STARTTLS".to_owned(),
+            report: Some(Box::new(dane::tlsrpt::Failure::starttls_not_supported())),
         });
     }
     smtp.send("STARTTLS")?;
