@@ -456,6 +456,7 @@ fn validate_path(
         None,
         None,
     )?;
+    issuers_are_cas(&path)?;
     // rustls-webpki returns a reference into `anchors`; anything else is refused.
     let anchor = anchors
         .iter()
@@ -471,6 +472,23 @@ fn validate_path(
         top_depth,
         intermediates,
     })
+}
+
+/// Every intermediate of a path rustls-webpki validated must also be a CA as OpenSSL's
+/// `check_ca` judges it (`X509_V_ERR_INVALID_CA` otherwise): rustls-webpki checks
+/// basicConstraints but not keyUsage, and a keyUsage without keyCertSign means the key may
+/// not sign certificates (RFC 5280 §4.2.1.3), whatever basicConstraints says.
+fn issuers_are_cas(path: &webpki::VerifiedPath<'_>) -> Result<(), webpki::Error> {
+    for issuer in path.intermediate_certificates() {
+        let der = issuer.der();
+        let is_ca = CertView::parse(&der)
+            .and_then(|view| view.is_ca_for_openssl())
+            .unwrap_or(false);
+        if !is_ca {
+            return Err(webpki::Error::EndEntityUsedAsCa);
+        }
+    }
+    Ok(())
 }
 
 /// RFC 7671 §5.2, RFC 7672 §3.1.2. `Err(None)`: no record matched anything.
@@ -704,7 +722,16 @@ fn pkix(
         None,
         None,
     ) {
-        Ok(path) => path,
+        Ok(path) if issuers_are_cas(&path).is_ok() => path,
+        Ok(path) => {
+            let e = issuers_are_cas(&path)
+                .err()
+                .unwrap_or(webpki::Error::EndEntityUsedAsCa);
+            let relevant = ee_match.is_some()
+                || ta_matches_sent()
+                || ta_records.iter().any(|(_, r)| roots.any_matches(r));
+            return Err(relevant.then_some(Error::Pkix(e)));
+        }
         Err(e) => {
             let relevant = ee_match.is_some()
                 || ta_matches_sent()

@@ -1038,3 +1038,79 @@ fn dane_ta_anchor_not_a_ca() {
     ));
     check(cases);
 }
+
+/// Case 15: the path below a DANE-TA anchor: X.509 version, extended key usage of the leaf
+/// and of an intermediate, an intermediate that is no CA or may not sign certificates.
+/// OpenSSL checks the path below the anchor as for PKIX (purpose `sslserver`, CA flags).
+#[test]
+fn dane_ta_path_checks() {
+    use rcgen::{ExtendedKeyUsagePurpose as Eku, KeyUsagePurpose as Ku};
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let v1_leaf = h
+        .intermediate
+        .issue(&leaf_spec())
+        .to_v1(&h.intermediate.key);
+    let client_leaf = h
+        .intermediate
+        .issue(&leaf_spec().eku(vec![Eku::ClientAuth]));
+    let client_ca = h
+        .root
+        .issue(&Spec::ca("Client-only CA").eku(vec![Eku::ClientAuth]));
+    let under_client_ca = client_ca.issue(&leaf_spec());
+    let not_ca = h.root.issue(&Spec::not_ca(
+        "Not a CA",
+        true,
+        &[Ku::DigitalSignature, Ku::KeyCertSign],
+    ));
+    let under_not_ca = not_ca.issue(&leaf_spec());
+    let no_cert_sign = h
+        .root
+        .issue(&Spec::ca("No keyCertSign CA").key_usages(&[Ku::DigitalSignature, Ku::CrlSign]));
+    let under_no_cert_sign = no_cert_sign.issue(&leaf_spec());
+    let no_ku = h.root.issue(&Spec::ca("No keyUsage CA").key_usages(&[]));
+    let under_no_ku = no_ku.issue(&leaf_spec());
+    let root = || rec(&h.root.der, 2, 0, 1);
+    check(vec![
+        Case::new(
+            "15 2 1 1 intermediate, X.509 v1 leaf (CN only)",
+            peer(&v1_leaf, &[&h.intermediate]),
+            vec![rec(&h.intermediate.der, 2, 1, 1)],
+            None,
+        )
+        .differs(
+            "s_client accepts an X.509 v1 leaf below a DANE-TA anchor (OK depth 1); \
+             rustls-webpki, which validates our DANE-TA paths, refuses v1 end-entity \
+             certificates (a v1 leaf is accepted under DANE-EE, where no path is built)",
+        ),
+        Case::new(
+            "15 2 1 1 intermediate, leaf EKU clientAuth only",
+            peer(&client_leaf, &[&h.intermediate]),
+            vec![rec(&h.intermediate.der, 2, 1, 1)],
+            None,
+        ),
+        Case::new(
+            "15 2 0 1 root (sent), intermediate EKU clientAuth only",
+            peer(&under_client_ca, &[&client_ca, &h.root]),
+            vec![root()],
+            None,
+        ),
+        Case::new(
+            "15 2 0 1 root (sent), intermediate CA:FALSE",
+            peer(&under_not_ca, &[&not_ca, &h.root]),
+            vec![root()],
+            None,
+        ),
+        Case::new(
+            "15 2 0 1 root (sent), intermediate keyUsage without keyCertSign",
+            peer(&under_no_cert_sign, &[&no_cert_sign, &h.root]),
+            vec![root()],
+            None,
+        ),
+        Case::new(
+            "15 2 0 1 root (sent), intermediate without keyUsage",
+            peer(&under_no_ku, &[&no_ku, &h.root]),
+            vec![root()],
+            Some(2),
+        ),
+    ]);
+}

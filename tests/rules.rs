@@ -1316,3 +1316,46 @@ fn generated_records_match_what_operators_publish() {
         .is_err()
     );
 }
+
+/// RFC 5280 §4.2.1.3: a CA certificate whose keyUsage lacks keyCertSign may not sign
+/// certificates. rustls-webpki checks only basicConstraints on intermediates; OpenSSL
+/// (`check_ca`, "invalid CA certificate") refuses such an intermediate below a DANE-TA or
+/// PKIX-TA anchor, and so do we.
+#[test]
+fn intermediate_without_key_cert_sign_is_refused_rfc5280_4_2_1_3() {
+    use rcgen::KeyUsagePurpose as Ku;
+    let root = Cert::self_signed(&Spec::ca("Root"));
+    let bad =
+        root.issue(&Spec::ca("No Cert Sign").key_usages(&[Ku::DigitalSignature, Ku::CrlSign]));
+    let good = root.issue(&Spec::ca("Int"));
+    for (int, ok) in [(&bad, false), (&good, true)] {
+        let leaf = int.issue(&Spec::leaf(&[HOST]));
+        let chain = [leaf.der.clone(), int.der.clone(), root.der.clone()];
+        // DANE-TA: the root sent and matched (2 0 1), or given by its key (2 1 0).
+        for r in [rec(&root.der, 2, 0, 1), rec(&root.der, 2, 1, 1)] {
+            let v = verify(&chain, &set([r.clone()]), &smtp(), now());
+            if ok {
+                assert_eq!(v.map(|v| v.depth()), Ok(2), "{r}");
+            } else {
+                assert!(
+                    matches!(
+                        v,
+                        Err(Error::ChainInvalid {
+                            usage: CertUsage::DaneTa,
+                            ..
+                        })
+                    ),
+                    "{r}: {v:?}"
+                );
+            }
+        }
+        // PKIX-TA with the root as a PKIX root.
+        let p = generic().with_pkix_roots(roots(&root));
+        let v = verify(&chain, &set([rec(&root.der, 0, 0, 1)]), &p, now());
+        if ok {
+            assert!(v.is_ok(), "{v:?}");
+        } else {
+            assert!(matches!(v, Err(Error::Pkix(_))), "{v:?}");
+        }
+    }
+}
