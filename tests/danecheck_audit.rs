@@ -118,7 +118,6 @@ struct Fixture {
     split_port: Option<u16>,
     twin_port: Option<u16>,
     anchor: String,
-    _dir: common::cli::TempDir,
 }
 
 const HOSTS: &[&str] = &[
@@ -257,8 +256,12 @@ fn fixture() -> &'static Fixture {
             .build()
             .expect("tokio runtime");
         let dns = runtime.block_on(dns::start(z));
-        let dir = common::cli::TempDir::new("audit");
-        let anchor = dir.write("dane.test.ds", &dns.ds_zone_file);
+        // In cargo's directory for test files (a static is never dropped, so a temporary
+        // directory would stay behind after every run).
+        let anchor =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("danecheck_audit-dane.test.ds");
+        std::fs::write(&anchor, &dns.ds_zone_file).expect("write the trust anchor");
+        let anchor = anchor.to_str().expect("UTF-8 path").to_owned();
         Fixture {
             dns,
             _runtime: runtime,
@@ -269,7 +272,6 @@ fn fixture() -> &'static Fixture {
             split_port,
             twin_port,
             anchor,
-            _dir: dir,
         }
     })
 }
