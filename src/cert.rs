@@ -20,6 +20,11 @@ const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
 const OID_NETSCAPE_CERT_TYPE: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x86, 0xf8, 0x42, 0x01, 0x01];
 /// keyUsage `keyCertSign` (bit 5), in the first octet of the bits.
 const KU_KEY_CERT_SIGN: u8 = 0x04;
+/// keyUsage digitalSignature (bit 0), keyEncipherment (bit 2), keyAgreement (bit 4): the
+/// bits of which a TLS server certificate needs one (OpenSSL's `KU_TLS`).
+const KU_TLS: u8 = 0x80 | 0x20 | 0x08;
+/// Netscape certificate type: SSL server (bit 1).
+const NS_SSL_SERVER: u8 = 0x40;
 /// Netscape certificate type: SSL CA, S/MIME CA, object-signing CA (bits 5–7).
 const NS_ANY_CA: u8 = 0x07;
 /// Object identifier `2.5.4.3` (commonName), DER contents.
@@ -216,6 +221,30 @@ impl<'a> CertView<'a> {
             .map(first_octet)
             .transpose()?;
         Ok(ns.is_some_and(|ns| ns & NS_ANY_CA != 0))
+    }
+
+    /// Whether OpenSSL's `sslserver` purpose admits this certificate as a TLS server's
+    /// end-entity certificate, as far as rustls-webpki does not check it already (it checks
+    /// the extended key usage): a keyUsage must allow digitalSignature, keyEncipherment or
+    /// keyAgreement (RFC 5280 §4.2.1.3; OpenSSL's `KU_TLS`), and a Netscape certificate
+    /// type must include an SSL server.
+    pub(crate) fn allows_tls_server(&self) -> Result<bool, DerError> {
+        let first_octet = |value: &[u8]| -> Result<u8, DerError> {
+            match der::single(value, der::BIT_STRING)?.contents {
+                [] => Err("empty BIT STRING"),
+                [_, first, ..] => Ok(*first),
+                [_] => Ok(0),
+            }
+        };
+        let ku_ok = match self.extension(OID_KEY_USAGE)? {
+            Some(ku) => first_octet(ku)? & KU_TLS != 0,
+            None => true,
+        };
+        let ns_ok = match self.extension(OID_NETSCAPE_CERT_TYPE)? {
+            Some(ns) => first_octet(ns)? & NS_SSL_SERVER != 0,
+            None => true,
+        };
+        Ok(ku_ok && ns_ok)
     }
 
     fn dns_sans(&self) -> Result<Vec<&'a [u8]>, DerError> {

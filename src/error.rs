@@ -39,6 +39,16 @@ pub enum Error {
         /// rustls-webpki's reason.
         reason: webpki::Error,
     },
+    /// A DANE-TA (or PKIX) path validated, but the leaf's keyUsage (or Netscape
+    /// certificate type) does not allow a TLS server key: none of digitalSignature,
+    /// keyEncipherment, keyAgreement (RFC 5280 §4.2.1.3). OpenSSL's purpose check refuses
+    /// it too ("unsuitable certificate purpose"). Not checked under DANE-EE, where the key
+    /// itself is what the record names.
+    #[error("the leaf's key usage does not allow a TLS server ({usage:#} path)")]
+    InvalidPurpose {
+        /// The usage of the record whose path was validated.
+        usage: CertUsage,
+    },
     /// A certificate below the trust anchor has expired at the given time.
     #[error("certificate at depth {} has expired", Depth(*depth))]
     Expired {
@@ -107,6 +117,7 @@ impl Error {
             Self::NoUsableRecords | Self::InvalidTlsa(_) => TlsRptResult::TlsaInvalid,
             Self::NoMatch
             | Self::ChainInvalid { .. }
+            | Self::InvalidPurpose { .. }
             | Self::NameConstraintViolation { .. }
             | Self::Pkix(_)
             | Self::NoPkixRoots => TlsRptResult::CertificateNotTrusted,
@@ -128,6 +139,7 @@ impl Error {
             Self::NoMatch => "no-match",
             Self::MalformedCertificate { .. } => "malformed-certificate",
             Self::ChainInvalid { .. } => "chain-invalid",
+            Self::InvalidPurpose { .. } => "invalid-purpose",
             Self::Expired { .. } => "expired",
             Self::NotYetValid { .. } => "not-yet-valid",
             Self::NameMismatch { .. } => "name-mismatch",

@@ -491,6 +491,18 @@ fn issuers_are_cas(path: &webpki::VerifiedPath<'_>) -> Result<(), webpki::Error>
     Ok(())
 }
 
+/// The leaf of a validated path (DANE-TA, PKIX) must be fit for a TLS server, as OpenSSL's
+/// `sslserver` purpose check has it (RFC 5280 §4.2.1.3): see [`CertView::allows_tls_server`].
+/// rustls-webpki checks the extended key usage, not the keyUsage. Never applied under
+/// DANE-EE, where OpenSSL checks no purpose either.
+fn leaf_may_serve_tls(leaf: &CertView<'_>, usage: CertUsage) -> Result<(), Error> {
+    match leaf.allows_tls_server() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::InvalidPurpose { usage }),
+        Err(reason) => Err(Error::MalformedCertificate { depth: 0, reason }),
+    }
+}
+
 /// RFC 7671 §5.2, RFC 7672 §3.1.2. `Err(None)`: no record matched anything.
 fn dane_ta<'a>(
     chain: &'a [CertificateDer<'a>],
@@ -642,6 +654,7 @@ fn dane_ta<'a>(
         // 2 1 0: the topmost presented certificate it signed.
         None => found.top_depth,
     };
+    leaf_may_serve_tls(leaf, CertUsage::DaneTa).map_err(Some)?;
     // RFC 7671 §5.2, RFC 7672 §3.2.2: names are checked below a DANE-TA anchor.
     let (name, common_names) = check_names(leaf, policy, CnIds::Allowed).map_err(Some)?;
     if let Some(common_names) = common_names {
@@ -782,6 +795,12 @@ fn pkix(
         }
     }
     let (index, depth) = matched.ok_or(None)?;
+    let usage = if depth == 0 {
+        CertUsage::PkixEe
+    } else {
+        CertUsage::PkixTa
+    };
+    leaf_may_serve_tls(leaf, usage).map_err(Some)?;
     // RFC 9525: no CN-IDs under the PKIX usages (rustls' WebPKI verifier uses none either).
     let (name, _) = check_names(leaf, policy, CnIds::Refused).map_err(Some)?;
     Ok(Verified {

@@ -1070,7 +1070,31 @@ fn dane_ta_path_checks() {
     let no_ku = h.root.issue(&Spec::ca("No keyUsage CA").key_usages(&[]));
     let under_no_ku = no_ku.issue(&leaf_spec());
     let root = || rec(&h.root.der, 2, 0, 1);
+    let nr_leaf = h
+        .intermediate
+        .issue(&leaf_spec().key_usages(&[Ku::ContentCommitment]));
+    let ka_leaf = h
+        .intermediate
+        .issue(&leaf_spec().key_usages(&[Ku::KeyAgreement]));
     check(vec![
+        Case::new(
+            "15 2 1 1 intermediate, leaf keyUsage nonRepudiation only",
+            peer(&nr_leaf, &[&h.intermediate]),
+            vec![rec(&h.intermediate.der, 2, 1, 1)],
+            None,
+        ),
+        Case::new(
+            "15 3 1 1 leaf keyUsage nonRepudiation only",
+            peer(&nr_leaf, &[&h.intermediate]),
+            vec![rec(&nr_leaf.der, 3, 1, 1)],
+            Some(0),
+        ),
+        Case::new(
+            "15 2 1 1 intermediate, leaf keyUsage keyAgreement only",
+            peer(&ka_leaf, &[&h.intermediate]),
+            vec![rec(&h.intermediate.der, 2, 1, 1)],
+            Some(1),
+        ),
         Case::new(
             "15 2 1 1 intermediate, X.509 v1 leaf (CN only)",
             peer(&v1_leaf, &[&h.intermediate]),

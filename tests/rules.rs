@@ -1359,3 +1359,59 @@ fn intermediate_without_key_cert_sign_is_refused_rfc5280_4_2_1_3() {
         }
     }
 }
+
+/// RFC 5280 §4.2.1.3: a TLS server's key must be allowed to sign (digitalSignature) or to
+/// take part in key establishment (keyEncipherment, keyAgreement). Below a DANE-TA or PKIX
+/// anchor OpenSSL's `sslserver` purpose refuses a leaf whose keyUsage allows none of them;
+/// under DANE-EE the record names the key itself and no purpose is checked.
+#[test]
+fn leaf_key_usage_must_allow_tls_below_an_anchor_rfc5280_4_2_1_3() {
+    use rcgen::KeyUsagePurpose as Ku;
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let leaf = |ku: &[Ku]| h.intermediate.issue(&Spec::leaf(&[HOST]).key_usages(ku));
+    let p = smtp().with_pkix_roots(roots(&h.root));
+    for (ku, ok) in [
+        (vec![Ku::ContentCommitment], false),
+        (vec![Ku::DataEncipherment], false),
+        (vec![Ku::DigitalSignature], true),
+        (vec![Ku::KeyEncipherment], true),
+        (vec![Ku::KeyAgreement], true),
+        (vec![], true), // no keyUsage extension at all
+    ] {
+        let l = leaf(&ku);
+        let chain = [l.der.clone(), h.intermediate.der.clone()];
+        let ta = verify(
+            &chain,
+            &set([rec(&h.intermediate.der, 2, 1, 1)]),
+            &smtp(),
+            now(),
+        );
+        let pkix = verify(
+            &chain,
+            &set([rec(&h.root.der, 0, 1, 1)]),
+            &generic().with_pkix_roots(roots(&h.root)),
+            now(),
+        );
+        let ee = verify(&chain, &set([rec(&l.der, 3, 1, 1)]), &p, now());
+        assert_eq!(ee.map(|v| v.depth()), Ok(0), "DANE-EE, {ku:?}");
+        if ok {
+            assert_eq!(ta.map(|v| v.depth()), Ok(1), "DANE-TA, {ku:?}");
+            assert!(pkix.is_ok(), "PKIX-TA, {ku:?}: {pkix:?}");
+        } else {
+            assert_eq!(
+                ta,
+                Err(Error::InvalidPurpose {
+                    usage: CertUsage::DaneTa
+                }),
+                "{ku:?}"
+            );
+            assert_eq!(
+                pkix,
+                Err(Error::InvalidPurpose {
+                    usage: CertUsage::PkixTa
+                }),
+                "{ku:?}"
+            );
+        }
+    }
+}

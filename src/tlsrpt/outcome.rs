@@ -188,7 +188,7 @@ fn normalise(domain: &str) -> String {
 /// |---|---|---|---|
 /// | verified ([`verify`](crate::verify) `Ok`) | success | — | §4.4 successful session |
 /// | [`Error::NoUsableRecords`], [`Error::InvalidTlsa`] | `tlsa-invalid` | `no-usable-records`, `invalid-tlsa` | §4.3.2.1: none of the records of the RRset is valid |
-/// | [`Error::NoMatch`], [`Error::ChainInvalid`], [`Error::NameConstraintViolation`], [`Error::Pkix`], [`Error::NoPkixRoots`] | `certificate-not-trusted` | `no-match`, `chain-invalid`, `name-constraint-violation`, `pkix-failure`, `no-pkix-roots` | §4.3.1: the chain did not lead to a trust anchor (a DANE record is one) |
+/// | [`Error::NoMatch`], [`Error::ChainInvalid`], [`Error::InvalidPurpose`], [`Error::NameConstraintViolation`], [`Error::Pkix`], [`Error::NoPkixRoots`] | `certificate-not-trusted` | `no-match`, `chain-invalid`, `invalid-purpose`, `name-constraint-violation`, `pkix-failure`, `no-pkix-roots` | §4.3.1: the chain did not lead to a trust anchor (a DANE record is one) |
 /// | [`Error::Expired`], [`Error::NotYetValid`] | `certificate-expired` | `expired`, `not-yet-valid` | §4.3.1: outside its validity period |
 /// | [`Error::NameMismatch`], [`Error::RawPublicKeyNameChecks`] | `certificate-host-mismatch` | `name-mismatch`, `raw-public-key-name-check` | §4.3.1: no reference identifier matched |
 /// | [`Error::EmptyChain`], [`Error::MalformedCertificate`], [`Error::Unsupported`] | `validation-failure` | `empty-chain`, `malformed-certificate`, `unsupported` | §4.3.3: no more specific type |

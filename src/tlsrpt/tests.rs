@@ -316,6 +316,7 @@ fn error_row(e: &Error) -> usize {
         Error::NoPkixRoots => 11,
         Error::Unsupported(_) => 12,
         Error::InvalidTlsa(_) => 13,
+        Error::InvalidPurpose { .. } => 14,
     }
 }
 
@@ -391,6 +392,13 @@ fn mapping_table_one_row_per_error_variant() {
             Error::InvalidTlsa(TlsaParseError::Empty),
             TlsaInvalid,
             "invalid-tlsa",
+        ),
+        (
+            Error::InvalidPurpose {
+                usage: CertUsage::DaneTa,
+            },
+            CertificateNotTrusted,
+            "invalid-purpose",
         ),
     ];
     let mut rows: Vec<usize> = table.iter().map(|(e, ..)| error_row(e)).collect();
