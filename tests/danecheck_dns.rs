@@ -180,6 +180,13 @@ fn fixture() -> &'static Fixture {
         add("rsa", "_25._tcp.mx", RecordType::TLSA, &r311);
         // insecure.dane.test: the records are there, but DANE does not apply.
         add("insecure", "@", RecordType::MX, "10 mx.insecure.dane.test.");
+        // An insecure MX RRset naming a signed host with TLSA records (RFC 7672 §2.2.1).
+        add(
+            "insecure",
+            "tosecure",
+            RecordType::MX,
+            "10 mx.secure.dane.test.",
+        );
         add("insecure", "mx", RecordType::A, "127.0.0.1");
         add("insecure", "_25._tcp.mx", RecordType::TLSA, &r311);
         add("insecure", "www", RecordType::A, "127.0.0.1");
@@ -791,6 +798,72 @@ fn smtp_connect_uses_production_names() {
         local(f, "smtp", &ds, &["--connect", bad, "secure.dane.test"])
             .assert_input_error(&format!("--connect {bad}"));
     }
+}
+
+/// RFC 7672 §2.2.1: under an insecure MX RRset the client may still use DANE for a host
+/// with secure TLSA records. Postfix does, and logs a match "Trusted" ("MX RRset insecure:
+/// log verified as trusted"): the host is authenticated, the list of MX hosts is not.
+#[test]
+fn smtp_dane_under_an_insecure_mx_is_trusted_not_verified() {
+    let f = fixture();
+    let dir = TempDir::new("smtp-insecure-mx");
+    let [_, (_, ds)] = anchors(f, &dir);
+    let port = f.good.addr.port().to_string();
+    let run = local(
+        f,
+        "smtp",
+        &ds,
+        &[
+            "--smtp-port",
+            &port,
+            "--timeout",
+            "5",
+            "tosecure.insecure.dane.test",
+        ],
+    );
+    run.assert_line(
+        0,
+        &format!(
+            "mx.secure.dane.test[127.0.0.1]:{port}: Trusted TLS connection \
+             (DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0; MX RRset insecure)"
+        ),
+    );
+    let run = local(
+        f,
+        "smtp",
+        &ds,
+        &[
+            "--json",
+            "--smtp-port",
+            &port,
+            "tosecure.insecure.dane.test",
+        ],
+    );
+    let j = run.json();
+    assert_eq!(j["verified"], true, "{run:?}");
+    assert!(
+        j["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("MX RRset is insecure"),
+        "{run:?}"
+    );
+    // The impostor under the same insecure MX: a DANE failure all the same.
+    let impostor = f.impostor.addr.to_string();
+    let run = local(
+        f,
+        "smtp",
+        &ds,
+        &[
+            "--connect",
+            &impostor,
+            "--timeout",
+            "5",
+            "tosecure.insecure.dane.test",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains(": DANE failure: "), "{run:?}");
 }
 
 // ------------------------------------------------------------------- TLS reporting

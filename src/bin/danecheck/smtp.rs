@@ -112,6 +112,7 @@ fn check(opts: &Args, recorder: Option<&Recorder>) -> Result<u8> {
                 preference: None,
                 status: "unusable",
                 result: LineResult::unusable(failed.category(), failed.to_string()),
+                mx_insecure: false,
             };
             if opts.json {
                 output::print(&line.json())?;
@@ -144,6 +145,7 @@ fn check(opts: &Args, recorder: Option<&Recorder>) -> Result<u8> {
                 preference: None,
                 status: "unusable",
                 result: LineResult::unusable("null-mx", message.to_owned()),
+                mx_insecure: false,
             };
             output::print(&line.json())?;
         } else {
@@ -159,7 +161,7 @@ fn check(opts: &Args, recorder: Option<&Recorder>) -> Result<u8> {
             trace.step(step);
         }
         trace_decision(trace, target);
-        let (target_code, lines) = check_target(target, opts, trace, recorder)?;
+        let (target_code, lines) = check_target(target, !plan.mx_secure, opts, trace, recorder)?;
         code = worst(code, target_code);
         for l in &lines {
             if opts.json {
@@ -207,6 +209,7 @@ fn trace_decision(trace: Trace, target: &Target) {
 /// The lines of one MX host and their worst exit status.
 fn check_target(
     target: &Target,
+    mx_insecure: bool,
     opts: &Args,
     trace: Trace,
     recorder: Option<&Recorder>,
@@ -218,6 +221,7 @@ fn check_target(
         preference: Some(target.preference),
         status,
         result,
+        mx_insecure,
     };
     let at = |ip: IpAddr| Some(SocketAddr::new(ip, target.port));
     let mut lines = Vec::new();
@@ -334,6 +338,9 @@ struct Line {
     /// `dane`, `tls-unauthenticated`, `opportunistic` or `unusable`.
     status: &'static str,
     result: LineResult,
+    /// The MX RRset was insecure (RFC 7672 §2.2.1): a DANE match authenticates the host,
+    /// not the MX hosts' list; Postfix logs such a connection "Trusted", not "Verified".
+    mx_insecure: bool,
 }
 
 enum LineResult {
@@ -373,6 +380,10 @@ impl fmt::Display for Line {
             LineResult::Connected(Ok(Outcome::Unauthenticated)) => {
                 f.write_str("Untrusted TLS connection (no usable TLSA records)")
             }
+            // As posttls-finger: "MX RRset insecure: log verified as trusted".
+            LineResult::Connected(Ok(Outcome::Dane(v))) if self.mx_insecure => {
+                write!(f, "Trusted TLS connection ({v}; MX RRset insecure)")
+            }
             LineResult::Connected(Ok(outcome)) => write!(f, "{outcome}"),
             LineResult::Connected(Err(failure)) if self.status == "dane" => match failure.tls_rpt {
                 Some(rpt) => write!(f, "DANE failure: {} [{rpt}]", failure.message),
@@ -402,9 +413,14 @@ impl Line {
                     Outcome::Dane(v) => Some(v),
                     _ => None,
                 };
-                let message = dane
-                    .is_none()
-                    .then(|| "TLS without authentication (no usable TLSA records)".to_owned());
+                let message = match dane {
+                    None => Some("TLS without authentication (no usable TLSA records)".to_owned()),
+                    Some(_) if self.mx_insecure => Some(
+                        "DANE-verified host, but the MX RRset is insecure (Postfix: trusted)"
+                            .to_owned(),
+                    ),
+                    Some(_) => None,
+                };
                 base(Some(dane.is_some()), dane, None, message)
             }
             LineResult::Connected(Err(f)) => {
