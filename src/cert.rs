@@ -223,6 +223,11 @@ impl<'a> CertView<'a> {
         Ok(ns.is_some_and(|ns| ns & NS_ANY_CA != 0))
     }
 
+    /// Whether this is an X.509 v1 certificate (no version field, or version 0).
+    pub(crate) fn is_v1(&self) -> bool {
+        self.version.is_none_or(|v| v == [der::INTEGER, 1, 0])
+    }
+
     /// Whether OpenSSL's `sslserver` purpose admits this certificate as a TLS server's
     /// end-entity certificate, as far as rustls-webpki does not check it already (it checks
     /// the extended key usage): a keyUsage must allow digitalSignature, keyEncipherment or

@@ -503,6 +503,63 @@ fn leaf_may_serve_tls(leaf: &CertView<'_>, usage: CertUsage) -> Result<(), Error
     }
 }
 
+/// The anchor (index into `anchors`) that issued the X.509 v1 `leaf` directly: its name is
+/// the leaf's issuer and its key verifies the leaf's signature, with one of the policy's
+/// algorithms, over a TBSCertificate whose signature field equals the outer one. `Ok(None)`
+/// when no anchor did; an error when one did but the leaf is outside its validity period
+/// (as OpenSSL reports it). A v1 certificate has no extensions, so it is no CA and its key
+/// usage is unrestricted (RFC 5280 §4.1.2.1, §4.2).
+fn v1_leaf_under_anchor(
+    leaf: &CertView<'_>,
+    anchors: &[TrustAnchor<'_>],
+    policy: &Policy,
+    now: UnixTime,
+) -> Result<Option<usize>, Error> {
+    let malformed = |reason| Error::MalformedCertificate { depth: 0, reason };
+    let cert = der::single(leaf.der, der::SEQUENCE).map_err(malformed)?;
+    let mut outer = der::Reader::new(cert.contents);
+    let tbs = outer.read(der::SEQUENCE).map_err(malformed)?;
+    let sig_alg = outer.read(der::SEQUENCE).map_err(malformed)?;
+    let signature = match outer.read(der::BIT_STRING).map_err(malformed)?.contents {
+        [0, sig @ ..] => sig,
+        _ => return Ok(None),
+    };
+    // TBSCertificate: [0] version (optional), serialNumber, signature AlgorithmIdentifier.
+    let mut fields = der::Reader::new(tbs.contents);
+    fields.read_optional(der::CONTEXT_0).map_err(malformed)?;
+    fields.read(der::INTEGER).map_err(malformed)?;
+    if fields.read(der::SEQUENCE).map_err(malformed)?.encoded != sig_alg.encoded {
+        return Ok(None);
+    }
+    for (index, anchor) in anchors.iter().enumerate() {
+        if anchor.subject.as_ref() != leaf.issuer {
+            continue;
+        }
+        let mut spki = der::Reader::new(anchor.subject_public_key_info.as_ref());
+        let (Ok(key_alg), Ok(key)) = (spki.read(der::SEQUENCE), spki.read(der::BIT_STRING)) else {
+            continue;
+        };
+        let [0, key @ ..] = key.contents else {
+            continue;
+        };
+        let verified = policy.algs.iter().any(|alg| {
+            alg.public_key_alg_id().as_ref() == key_alg.contents
+                && alg.signature_alg_id().as_ref() == sig_alg.contents
+                && alg.verify_signature(key, tbs.encoded, signature).is_ok()
+        });
+        if !verified {
+            continue;
+        }
+        return match cert::validity_at(leaf.der, now.as_secs()) {
+            Some((false, false)) => Ok(Some(index)),
+            Some((true, _)) => Err(Error::Expired { depth: Some(0) }),
+            Some((false, true)) => Err(Error::NotYetValid { depth: Some(0) }),
+            None => Err(malformed("unreadable validity")),
+        };
+    }
+    Ok(None)
+}
+
 /// RFC 7671 §5.2, RFC 7672 §3.1.2. `Err(None)`: no record matched anything.
 fn dane_ta<'a>(
     chain: &'a [CertificateDer<'a>],
@@ -635,6 +692,21 @@ fn dane_ta<'a>(
     if found.is_err() && !other_issuers.is_empty() {
         add_bare(&mut anchors, &mut candidates, &other_issuers);
         found = validate_path(chain, &anchors, policy, now);
+    }
+    // An X.509 v1 leaf issued directly by a matched anchor: OpenSSL accepts it, rustls-webpki
+    // refuses every v1 end-entity certificate. Check that one step here.
+    if matches!(found, Err(webpki::Error::UnsupportedCertVersion)) && leaf.is_v1() {
+        match v1_leaf_under_anchor(leaf, &anchors, policy, now) {
+            Ok(Some(anchor)) => {
+                found = Ok(PathFound {
+                    anchor,
+                    top_depth: 0,
+                    intermediates: Vec::new(),
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return Err(Some(e)),
+        }
     }
     let anchor_depths: Vec<usize> = candidates.iter().filter_map(|c| c.depth).collect();
     let found = found.map_err(|e| {

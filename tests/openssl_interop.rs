@@ -1050,6 +1050,20 @@ fn dane_ta_path_checks() {
         .intermediate
         .issue(&leaf_spec())
         .to_v1(&h.intermediate.key);
+    // Same issuer name, signed by another key.
+    let other = Hierarchy::new(Alg::P256, &[HOST]);
+    let v1_impostor = h
+        .intermediate
+        .issue(&leaf_spec())
+        .to_v1(&other.intermediate.key);
+    let v1_expired = h
+        .intermediate
+        .issue(&leaf_spec().valid(EXPIRED.0, EXPIRED.1))
+        .to_v1(&h.intermediate.key);
+    let v1_wrong = h
+        .intermediate
+        .issue(&Spec::leaf(&["other.example.org"]))
+        .to_v1(&h.intermediate.key);
     let client_leaf = h
         .intermediate
         .issue(&leaf_spec().eku(vec![Eku::ClientAuth]));
@@ -1099,12 +1113,42 @@ fn dane_ta_path_checks() {
             "15 2 1 1 intermediate, X.509 v1 leaf (CN only)",
             peer(&v1_leaf, &[&h.intermediate]),
             vec![rec(&h.intermediate.der, 2, 1, 1)],
+            Some(1),
+        ),
+        Case::new(
+            "15 2 1 0 intermediate key not sent, X.509 v1 leaf alone",
+            peer(&v1_leaf, &[]),
+            vec![rec(&h.intermediate.der, 2, 1, 0)],
+            Some(0),
+        ),
+        Case::new(
+            "15 2 1 1 intermediate, X.509 v1 leaf of another key (impostor)",
+            peer(&v1_impostor, &[&h.intermediate]),
+            vec![rec(&h.intermediate.der, 2, 1, 1)],
+            None,
+        ),
+        Case::new(
+            "15 2 1 1 intermediate, expired X.509 v1 leaf",
+            peer(&v1_expired, &[&h.intermediate]),
+            vec![rec(&h.intermediate.der, 2, 1, 1)],
+            None,
+        ),
+        Case::new(
+            "15 2 1 1 intermediate, X.509 v1 leaf, wrong name",
+            peer(&v1_wrong, &[&h.intermediate]),
+            vec![rec(&h.intermediate.der, 2, 1, 1)],
+            None,
+        ),
+        Case::new(
+            "15 2 0 1 root (sent), intermediate, X.509 v1 leaf",
+            peer(&v1_leaf, &[&h.intermediate, &h.root]),
+            vec![root()],
             None,
         )
         .differs(
-            "s_client accepts an X.509 v1 leaf below a DANE-TA anchor (OK depth 1); \
-             rustls-webpki, which validates our DANE-TA paths, refuses v1 end-entity \
-             certificates (a v1 leaf is accepted under DANE-EE, where no path is built)",
+            "s_client accepts an X.509 v1 leaf two steps below the anchor; rustls-webpki, \
+             which validates our DANE-TA paths, refuses v1 end-entity certificates, and we \
+             accept a v1 leaf only when the matched anchor issued it directly",
         ),
         Case::new(
             "15 2 1 1 intermediate, leaf EKU clientAuth only",

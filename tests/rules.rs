@@ -1415,3 +1415,61 @@ fn leaf_key_usage_must_allow_tls_below_an_anchor_rfc5280_4_2_1_3() {
         }
     }
 }
+
+/// An X.509 v1 leaf (no extensions: names from the CN only) issued directly by a DANE-TA
+/// anchor is accepted, as by OpenSSL (RFC 7671 §5.2; rustls-webpki refuses v1 end-entity
+/// certificates, so this one step is checked by the crate): its signature must verify under
+/// the anchor's key, its dates must hold, its CN must match and lie within the anchor's
+/// name constraints (RFC 5280 §4.2.1.10).
+#[test]
+fn dane_ta_v1_leaf_issued_by_the_anchor_rfc7671_5_2_rfc5280_4_1() {
+    let h = Hierarchy::new(Alg::P256, &[HOST]);
+    let other = Hierarchy::new(Alg::P256, &[HOST]);
+    let v1 = |spec: &Spec, signer: &Cert| h.intermediate.issue(spec).to_v1(&signer.key);
+    let ta = || set([rec(&h.intermediate.der, 2, 1, 1)]);
+    let check = |leaf: &Cert| {
+        verify(
+            &[leaf.der.clone(), h.intermediate.der.clone()],
+            &ta(),
+            &smtp(),
+            now(),
+        )
+    };
+    let good = v1(&Spec::leaf(&[HOST]), &h.intermediate);
+    assert_eq!(check(&good).map(|v| v.depth()), Ok(1));
+    // The anchor's key as a bare 2 1 0 record, the leaf sent alone.
+    let bare = set([rec(&h.intermediate.der, 2, 1, 0)]);
+    assert_eq!(
+        verify(&[good.der.clone()], &bare, &smtp(), now()).map(|v| v.depth()),
+        Ok(0)
+    );
+    // Another key signed it: refused.
+    let forged = v1(&Spec::leaf(&[HOST]), &other.intermediate);
+    assert!(check(&forged).is_err());
+    // Expired: refused as such.
+    let expired = v1(
+        &Spec::leaf(&[HOST]).valid((2020, 1, 1), (2021, 1, 1)),
+        &h.intermediate,
+    );
+    assert_eq!(check(&expired), Err(Error::Expired { depth: Some(0) }));
+    // Another name: refused.
+    let wrong = v1(&Spec::leaf(&["other.example.org"]), &h.intermediate);
+    assert!(matches!(check(&wrong), Err(Error::NameMismatch { .. })));
+    // An anchor whose name constraints exclude the CN: refused.
+    let constrained = h
+        .root
+        .issue(&Spec::ca("Constrained").permit(&["attacker.example"]));
+    let leaf = constrained
+        .issue(&Spec::leaf(&[HOST]))
+        .to_v1(&constrained.key);
+    let r = verify(
+        &[leaf.der.clone(), constrained.der.clone()],
+        &set([rec(&constrained.der, 2, 1, 1)]),
+        &smtp(),
+        now(),
+    );
+    assert!(
+        matches!(r, Err(Error::NameConstraintViolation { .. })),
+        "{r:?}"
+    );
+}
