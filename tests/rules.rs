@@ -1440,7 +1440,7 @@ fn dane_ta_v1_leaf_issued_by_the_anchor_rfc7671_5_2_rfc5280_4_1() {
     // The anchor's key as a bare 2 1 0 record, the leaf sent alone.
     let bare = set([rec(&h.intermediate.der, 2, 1, 0)]);
     assert_eq!(
-        verify(&[good.der.clone()], &bare, &smtp(), now()).map(|v| v.depth()),
+        verify(std::slice::from_ref(&good.der), &bare, &smtp(), now()).map(|v| v.depth()),
         Ok(0)
     );
     // Another key signed it: refused.
