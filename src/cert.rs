@@ -58,6 +58,16 @@ pub(crate) struct CertView<'a> {
     extensions: Option<&'a [u8]>,
 }
 
+/// The first octet of a BIT STRING's bits (the octet after the unused-bits count): the
+/// first eight bits of keyUsage or of a Netscape certificate type.
+fn first_octet(value: &[u8]) -> Result<u8, DerError> {
+    match der::single(value, der::BIT_STRING)?.contents {
+        [] => Err("empty BIT STRING"),
+        [_, first, ..] => Ok(*first),
+        [_] => Ok(0),
+    }
+}
+
 impl<'a> CertView<'a> {
     /// Walks `der` as `Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
     /// signatureValue }`, with nothing after it.
@@ -177,15 +187,6 @@ impl<'a> CertView<'a> {
     ///
     /// Extensions are read only here and for names: never on the DANE-EE path.
     pub(crate) fn is_ca_for_openssl(&self) -> Result<bool, DerError> {
-        // The first octet of a BIT STRING's bits (the octet after the unused-bits count).
-        let first_octet = |value: &[u8]| -> Result<u8, DerError> {
-            let bits = der::single(value, der::BIT_STRING)?.contents;
-            match bits {
-                [] => Err("empty BIT STRING"),
-                [_, first, ..] => Ok(*first),
-                [_] => Ok(0),
-            }
-        };
         let key_usage = self
             .extension(OID_KEY_USAGE)?
             .map(first_octet)
@@ -234,13 +235,6 @@ impl<'a> CertView<'a> {
     /// keyAgreement (RFC 5280 §4.2.1.3; OpenSSL's `KU_TLS`), and a Netscape certificate
     /// type must include an SSL server.
     pub(crate) fn allows_tls_server(&self) -> Result<bool, DerError> {
-        let first_octet = |value: &[u8]| -> Result<u8, DerError> {
-            match der::single(value, der::BIT_STRING)?.contents {
-                [] => Err("empty BIT STRING"),
-                [_, first, ..] => Ok(*first),
-                [_] => Ok(0),
-            }
-        };
         let ku_ok = match self.extension(OID_KEY_USAGE)? {
             Some(ku) => first_octet(ku)? & KU_TLS != 0,
             None => true,

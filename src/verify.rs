@@ -798,25 +798,19 @@ fn pkix(
     };
     let ee = webpki::EndEntityCert::try_from(&chain[0]).map_err(|e| Some(Error::Pkix(e)))?;
     let intermediates = chain.get(1..).unwrap_or_default();
-    let path = match ee.verify_for_usage(
-        policy.algs,
-        roots.anchors(),
-        intermediates,
-        now,
-        webpki::KeyUsage::server_auth(),
-        None,
-        None,
-    ) {
-        Ok(path) if issuers_are_cas(&path).is_ok() => path,
-        Ok(path) => {
-            let e = issuers_are_cas(&path)
-                .err()
-                .unwrap_or(webpki::Error::EndEntityUsedAsCa);
-            let relevant = ee_match.is_some()
-                || ta_matches_sent()
-                || ta_records.iter().any(|(_, r)| roots.any_matches(r));
-            return Err(relevant.then_some(Error::Pkix(e)));
-        }
+    let path = match ee
+        .verify_for_usage(
+            policy.algs,
+            roots.anchors(),
+            intermediates,
+            now,
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .and_then(|path| issuers_are_cas(&path).map(|()| path))
+    {
+        Ok(path) => path,
         Err(e) => {
             let relevant = ee_match.is_some()
                 || ta_matches_sent()
